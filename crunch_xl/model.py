@@ -1,0 +1,244 @@
+"""Plain data for crunch-xl: scenarios in, options and results out (stdlib only).
+
+The names are the administrator's words: a *grade* has children and class-size limits, a
+*composite* is a class kind made of two or more grades, an *option* is one allocation of every
+child to a class, ranked by the scenario's priority.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+#: A class kind: the grade labels of a straight class (one label) or a composite (two or more),
+#: in teaching order.
+Kind = tuple[str, ...]
+
+#: Sheet-scoped defined name that marks a sheet as written by crunch-xl, whatever its name.
+RESULT_SHEET_MARK = "crunch_xl_result"
+
+
+class Priority(StrEnum):
+    """How options are ranked (the scenario's "Priority" setting)."""
+
+    FEWEST_COMPOSITES = "Fewest composites"
+    SMALLEST_CLASSES = "Smallest classes"
+    EVEN_CLASSES = "Even classes"
+
+
+class Status(StrEnum):
+    """Outcome of planning one scenario."""
+
+    SOLVED = "solved"
+    INFEASIBLE = "infeasible"
+    INVALID = "invalid"
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One grade: its children and the limits on its straight classes."""
+
+    label: str
+    children: int
+    smallest: int
+    largest: int
+    fewest_classes: int | None = None
+    most_classes: int | None = None
+
+
+@dataclass(frozen=True)
+class Composite:
+    """An allowed composite class kind; blank limits are derived from its grades."""
+
+    grades: Kind
+    smallest: int | None = None
+    largest: int | None = None
+    fewest_classes: int | None = None
+    most_classes: int | None = None
+
+    @property
+    def name(self) -> str:
+        """Return the composite's name as the administrator writes it, e.g. ``K/1``."""
+        return "/".join(self.grades)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One scenario sheet: everything the planner needs, nothing about Excel."""
+
+    name: str
+    grades: tuple[Grade, ...]
+    composites: tuple[Composite, ...] = ()
+    teachers: int = 1
+    use_every_teacher: bool = True
+    composite_minimum: int = 1
+    alternatives: int = 3
+    priority: Priority = Priority.FEWEST_COMPOSITES
+
+    def grade(self, label: str) -> Grade:
+        """Return the grade with this label."""
+        for grade in self.grades:
+            if grade.label == label:
+                return grade
+        raise KeyError(label)
+
+    @property
+    def children(self) -> int:
+        """Return the number of children in every grade together."""
+        return sum(grade.children for grade in self.grades)
+
+    def size_limits(self, kind: Kind) -> tuple[int, int]:
+        """Return (smallest, largest) size allowed for a class of this kind (SPEC rules 2-3)."""
+        if len(kind) == 1:
+            grade = self.grade(kind[0])
+            return grade.smallest, grade.largest
+        composite = self.composite(kind)
+        grades = [self.grade(label) for label in kind]
+        smallest = composite.smallest
+        largest = composite.largest
+        if smallest is None:
+            smallest = max(grade.smallest for grade in grades)
+        if largest is None:
+            largest = min(grade.largest for grade in grades)
+        return smallest, largest
+
+    def composite(self, kind: Kind) -> Composite:
+        """Return the allowed composite with exactly these grades."""
+        for composite in self.composites:
+            if composite.grades == kind:
+                return composite
+        raise KeyError("/".join(kind))
+
+    def count_limits(self, kind: Kind) -> tuple[int | None, int | None]:
+        """Return (fewest, most) classes of this kind the scenario asks for (None: no limit)."""
+        item: Grade | Composite = self.grade(kind[0]) if len(kind) == 1 else self.composite(kind)
+        return item.fewest_classes, item.most_classes
+
+    @property
+    def kinds(self) -> list[Kind]:
+        """Return every class kind allowed: each grade's straight class, then each composite."""
+        return [(grade.label,) for grade in self.grades] + [c.grades for c in self.composites]
+
+
+@dataclass(frozen=True)
+class SchoolClass:
+    """One class of an option: its name, kind and children of each grade."""
+
+    name: str
+    kind: Kind
+    counts: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        """Return the number of children in the class."""
+        return sum(self.counts.values())
+
+    @property
+    def is_composite(self) -> bool:
+        """Return whether the class mixes two or more grades."""
+        return len(self.kind) > 1
+
+
+@dataclass
+class Option:
+    """One allocation of every child to a class, with its rank among the scenario's options."""
+
+    rank: int
+    classes: list[SchoolClass]
+    #: True when the planner proved this option best for its purpose (option 1: best overall).
+    proven: bool = True
+    #: Why this option is offered, in words ("Best", "1 more composite for classes of at most 24").
+    reason: str = ""
+
+    @property
+    def composites(self) -> int:
+        """Return the number of composite classes."""
+        return sum(1 for c in self.classes if c.is_composite)
+
+    @property
+    def largest(self) -> int:
+        """Return the size of the largest class."""
+        return max(c.size for c in self.classes)
+
+    @property
+    def smallest(self) -> int:
+        """Return the size of the smallest class."""
+        return min(c.size for c in self.classes)
+
+    @property
+    def range(self) -> int:
+        """Return largest minus smallest class size."""
+        return self.largest - self.smallest
+
+    @property
+    def spread(self) -> int:
+        """Return the biggest, over grades, of largest minus smallest class holding that grade."""
+        sizes: dict[str, list[int]] = {}
+        for c in self.classes:
+            for label, count in c.counts.items():
+                if count > 0:
+                    sizes.setdefault(label, []).append(c.size)
+        return max((max(s) - min(s) for s in sizes.values()), default=0)
+
+    @property
+    def structure(self) -> Counter[Kind]:
+        """Return how many classes of each kind the option runs."""
+        return Counter(c.kind for c in self.classes)
+
+    def classes_of(self, label: str) -> int:
+        """Return the number of classes that contain children of this grade."""
+        return sum(1 for c in self.classes if c.counts.get(label, 0) > 0)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One single change that makes an infeasible scenario solvable (SPEC section 3)."""
+
+    text: str
+    #: One of: teachers, use every teacher, composite minimum, smallest class, largest class,
+    #: allow composite.
+    field: str
+    target: str | None
+    value: int | bool | None
+    #: What option 1 looks like after the change (None when not worked out).
+    composites: int | None = None
+    largest: int | None = None
+
+
+@dataclass
+class Result:
+    """The outcome of planning one scenario sheet."""
+
+    sheet: str
+    status: Status
+    message: str = ""
+    seconds: float = 0.0
+    options: list[Option] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+    #: Valid-but-suspicious input worth a look even when solved.
+    warnings: list[str] = field(default_factory=list)
+    #: The scenario as read (None when the sheet was invalid).
+    scenario: Scenario | None = None
+
+
+@dataclass
+class Report:
+    """What processing one workbook did: results per scenario sheet and where they went."""
+
+    file: Path
+    results: list[Result] = field(default_factory=list)
+    #: Where the results were written (None when nothing was written).
+    output: Path | None = None
+    #: Things worth telling the user: skipped blank sheets, sheets that look like broken
+    #: scenarios, results written beside the original, and why.
+    notes: list[str] = field(default_factory=list)
+    #: Parts of the user's workbook that writing into it would have lost.
+    lost: list[str] = field(default_factory=list)
+
+    @property
+    def all_solved(self) -> bool:
+        """Return whether every scenario was solved (and there was at least one)."""
+        return bool(self.results) and all(r.status is Status.SOLVED for r in self.results)
