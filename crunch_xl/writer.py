@@ -1,0 +1,846 @@
+"""Results -> result sheets, a summary sheet and JSON (openpyxl; styles as named constants).
+
+crunch-xl's own sheets are recognised by the sheet-scoped defined name
+``model.RESULT_SHEET_MARK``, never by their names: the administrator may rename a result sheet,
+and may own a sheet that happens to be called "Plan A results". Every run removes the marked
+sheets and writes them afresh after the user's sheets, so running twice gives the same sheets
+as running once, and the user's sheets are never edited.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from openpyxl import load_workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.page import PageMargins
+
+from crunch_xl.errors import WorkbookError, cell_ref
+from crunch_xl.model import (
+    RESULT_SHEET_MARK,
+    Option,
+    Report,
+    Result,
+    Scenario,
+    Status,
+    Suggestion,
+)
+
+# --- sheet names -------------------------------------------------------------------------------
+
+#: Excel refuses sheet names longer than this.
+MAX_SHEET_NAME = 31
+#: Characters Excel forbids in a sheet name.
+FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+RESULT_SHEET_SUFFIX = " results"
+SUMMARY_SHEET_NAME = "crunch-xl summary"
+WORKBOOK_PART = "xl/workbook.xml"
+LOCAL_SHEET_ID = re.compile(rb'localSheetId="(\d+)"')
+#: A formula cell as openpyxl writes it: the formula, then an empty value.
+EMPTY_FORMULA_RESULT = re.compile(
+    rb'<c r="(?P<cell>[A-Z]+[0-9]+)"(?P<attributes>[^>]*)(?<!/)>'
+    rb"(?P<formula><f\b[^>]*(?<!/)>[^<]*</f>|<f\b[^>]*/>)<v\s*/></c>"
+)
+
+# --- styles ------------------------------------------------------------------------------------
+
+#: Every font names its face: a font without one shows as a serif face outside Excel.
+BODY_FONT_NAME = "Calibri"
+
+
+def _font(*, size: float = 11, **style: Any) -> Font:
+    """Return a font in the body face, 11 pt unless told otherwise."""
+    return Font(name=BODY_FONT_NAME, size=size, **style)
+
+
+TITLE_FONT = _font(bold=True, size=14, color="1F3864")
+SECTION_FONT = _font(bold=True, size=12, color="1F3864")
+LABEL_FONT = _font(bold=True)
+HEADER_FONT = _font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill(fill_type="solid", fgColor="1F4E78")
+GROUP_HEADER_FONT = _font(bold=True, italic=True, color="1F4E78")
+GROUP_HEADER_FILL = PatternFill(fill_type="solid", fgColor="DDEBF7")
+COMPOSITE_FILL = PatternFill(fill_type="solid", fgColor="FCE4D6")
+COMPOSITE_FONT = _font(italic=True, color="843C0C")
+BEST_OPTION_FONT = _font(bold=True)
+TOTAL_FONT = _font(bold=True)
+NOTE_FONT = _font(italic=True, color="595959")
+LINK_FONT = _font(underline="single", color="0563C1")
+THIN = Side(style="thin", color="8EA9DB")
+HEADER_BORDER = Border(bottom=THIN)
+TOTAL_BORDER = Border(top=Side(style="thin", color="1F4E78"))
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+LINK_ALIGNMENT = Alignment(vertical="top", indent=1)
+CENTRED = Alignment(horizontal="center", vertical="center")
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+#: Excel's own Good / Neutral / Bad cell colours (fill, font) for each status.
+STATUS_COLOURS: dict[Status, tuple[str, str]] = {
+    Status.SOLVED: ("C6EFCE", "006100"),
+    Status.TIMEOUT: ("FFEB9C", "9C5700"),
+    Status.INFEASIBLE: ("FFC7CE", "9C0006"),
+    Status.INVALID: ("FFC7CE", "9C0006"),
+}
+STATUS_LABELS: dict[Status, str] = {
+    Status.SOLVED: "Solved",
+    Status.TIMEOUT: "Time limit reached",
+    Status.INFEASIBLE: "Impossible",
+    Status.INVALID: "Invalid input",
+}
+SUMMARY_TAB_COLOUR = "1F4E78"
+
+INTEGER_FORMAT = "0"
+SECONDS_FORMAT = "0.00"
+
+# --- layout ------------------------------------------------------------------------------------
+
+#: Width (Excel character units) of the numeric columns.
+NUMBER_WIDTH = 12
+#: Rows 1..HEADER_ROWS (title, status, verdict) stay visible and repeat on every printed page.
+HEADER_ROWS = 3
+#: Columns of the comparison table before the per-grade columns.
+COMPARISON_HEADERS = ("Option", "Why", "Composites", "Largest", "Smallest", "Spread", "Classes")
+SUMMARY_HEADERS = (
+    "Sheet",
+    "Status",
+    "Verdict",
+    "Composites",
+    "Largest",
+    "Smallest",
+    "Spread",
+    "Classes",
+    "Seconds",
+    "Result sheet",
+)
+SUMMARY_HEADER_ROW = 5
+CHART_HEIGHT_CM = 8.0
+TEXT_CHARACTERS_PER_WIDTH = 1.15
+#: Marks a scenario name shortened to fit Excel's 31 characters.
+ELLIPSIS = "…"
+#: Excel's default row height in points; used to reserve rows for the chart and wrapped text.
+ROW_HEIGHT_PT = 15.0
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+def write_results(source: Path, report: Report, destination: Path) -> None:
+    """Return nothing; save `source` plus fresh result and summary sheets to `destination`.
+
+    The user's sheets keep their contents; the only change to them is that none stays
+    selected, because two selected tabs open in Excel as a group where typing edits both.
+    Formulas stay formulas, with their last calculated values carried over (openpyxl drops
+    them), so programs that read values (crunch-xl itself, on the next run) still see them;
+    Excel is asked to recalculate on opening all the same.
+    """
+    keep_vba = source.suffix.lower() in (".xlsm", ".xltm")
+    try:
+        # A stream, not the path, so the caller may hand over a copy with any suffix.
+        with source.open("rb") as stream:
+            workbook = load_workbook(
+                stream, keep_vba=keep_vba, data_only=False, keep_links=True, rich_text=True
+            )
+        cached = _cached_values(source, workbook)
+    except Exception as exc:  # openpyxl raises anything from KeyError to zipfile errors
+        raise WorkbookError(f"Cannot open {source.name} to write the results: {exc}") from exc
+
+    for sheet in list(workbook._sheets):
+        if is_result_sheet(sheet):
+            workbook.remove(sheet)
+
+    taken = list(workbook.sheetnames)
+    summary_name = unique_sheet_name(SUMMARY_SHEET_NAME, "", taken)
+    taken.append(summary_name)
+    result_names: list[str] = []
+    for result in report.results:
+        name = result_sheet_name(result.sheet, taken)
+        taken.append(name)
+        result_names.append(name)
+
+    summary = workbook.create_sheet(summary_name)
+    _mark(summary)
+    _write_summary(summary, report, result_names)
+    for result, name in zip(report.results, result_names, strict=True):
+        sheet = workbook.create_sheet(name)
+        _mark(sheet)
+        _write_result_sheet(sheet, result)
+
+    _select_only(workbook, summary)
+    if workbook.calculation is not None:
+        workbook.calculation.fullCalcOnLoad = True
+
+    try:
+        _save(workbook, destination, cached)
+    except OSError as exc:
+        raise WorkbookError(f"Cannot write {destination}: {exc}") from exc
+
+
+def report_json(reports: list[Report]) -> dict[str, Any] | list[dict[str, Any]]:
+    """Return SPEC section 3's JSON for one report (an object) or several (a list of them).
+
+    Keys beyond the SPEC: report level ``output`` (where the results went, or null), ``notes``
+    and ``lost``; scenario level ``verdict`` (the one-line verdict of the sheets) and
+    ``warnings``; option level ``proven``, ``reason`` and ``range``; suggestion level
+    ``composites`` and ``largest`` (what option 1 looks like after the change, or null).
+    ``file`` is the workbook path as it was given.
+    """
+    objects = [_report_object(report) for report in reports]
+    if len(objects) == 1:
+        return objects[0]
+    return objects
+
+
+def result_sheet_name(scenario_sheet: str, taken: Iterable[str]) -> str:
+    """Return the result sheet's name for a scenario sheet, e.g. ``Plan A results``.
+
+    At most 31 characters, without the characters Excel forbids, not starting or ending with
+    an apostrophe, and unique (case-insensitively) among `taken`.
+    """
+    stem = FORBIDDEN_IN_SHEET_NAME.sub("", scenario_sheet).strip(" '")
+    return unique_sheet_name(stem or "Scenario", RESULT_SHEET_SUFFIX, taken)
+
+
+def unique_sheet_name(stem: str, suffix: str, taken: Iterable[str]) -> str:
+    """Return `stem` + `suffix`, shortened to fit and numbered " (2)", " (3)"... if taken."""
+    used = {name.casefold() for name in taken}
+    number = 1
+    while True:
+        tail = suffix if number == 1 else f"{suffix} ({number})"
+        head = stem
+        if len(stem) + len(tail) > MAX_SHEET_NAME:
+            # Shorten the stem, not the suffix, so the name still says what the sheet is,
+            # and show that it was shortened ("18 teachers, classes o… results").
+            head = stem[: MAX_SHEET_NAME - len(tail) - len(ELLIPSIS)].rstrip(" '") + ELLIPSIS
+        name = (head + tail).strip(" '")
+        if name.casefold() not in used:
+            return name
+        number += 1
+
+
+def is_result_sheet(sheet: Any) -> bool:
+    """Return whether an openpyxl sheet was written by crunch-xl (it carries the mark)."""
+    names = getattr(sheet, "defined_names", None)
+    return names is not None and RESULT_SHEET_MARK in names
+
+
+def verdict(result: Result) -> str:
+    """Return the one-line verdict for a scenario, e.g. "Solved: best plan has 1 composite…"."""
+    best = result.options[0] if result.options else None
+    if result.status is Status.SOLVED and best is not None:
+        proof = "proven best" if best.proven else "not proven best"
+        return f"Solved: best plan has {_describe(best)} ({proof})"
+    if result.status is Status.TIMEOUT:
+        if best is None:
+            return "Time limit reached before any plan was found"
+        return f"Time limit reached: best plan found has {_describe(best)} (not proven best)"
+    if result.status is Status.INFEASIBLE:
+        return f"Impossible: {result.message or 'no plan obeys every rule'}"
+    if result.status is Status.INVALID:
+        return f"Not planned, fix the scenario sheet: {result.message}"
+    return STATUS_LABELS[result.status]
+
+
+def grade_order(result: Result) -> list[str]:
+    """Return the grade labels of a result in teaching order (the scenario's, else as found)."""
+    labels = [grade.label for grade in result.scenario.grades] if result.scenario else []
+    for option in result.options:
+        for school_class in option.classes:
+            for label in (*school_class.kind, *school_class.counts):
+                if label not in labels:
+                    labels.append(label)
+    return labels
+
+
+# --- words -------------------------------------------------------------------------------------
+
+
+def _plural(count: int, word: str) -> str:
+    """Return "no composites", "1 composite", "2 composites", "3 classes"."""
+    words = word + ("es" if word.endswith("s") else "s")
+    if count == 0:
+        return f"no {words}"
+    return f"{count} {word}" if count == 1 else f"{count} {words}"
+
+
+def _describe(option: Option) -> str:
+    """Return "1 composite, largest class 24"."""
+    return f"{_plural(option.composites, 'composite')}, largest class {option.largest}"
+
+
+def _why(option: Option) -> str:
+    """Return why an option is offered, saying so when it was not proven."""
+    reason = option.reason or ("Best" if option.rank == 1 else "Alternative")
+    return reason if option.proven else f"{reason} (not proven)"
+
+
+def _scenario_facts(scenario: Scenario) -> str:
+    """Return one line describing the scenario the plan was made for."""
+    every = (
+        "every teacher has a class"
+        if scenario.use_every_teacher
+        else f"up to {_plural(scenario.teachers, 'class')}"
+    )
+    composites = ", ".join(c.name for c in scenario.composites) or "none"
+    return (
+        f"{scenario.children} children in {_plural(len(scenario.grades), 'grade')}; "
+        f"{_plural(scenario.teachers, 'teacher')} ({every}); composites allowed: {composites}; "
+        f"fewest from one grade in a composite: {scenario.composite_minimum}; "
+        f"priority: {scenario.priority.value.lower()}"
+    )
+
+
+# --- sheet helpers -----------------------------------------------------------------------------
+
+
+def _mark(sheet: Any) -> None:
+    """Give a sheet crunch-xl's mark: a hidden sheet-scoped name pointing at its A1."""
+    sheet.defined_names.add(
+        DefinedName(RESULT_SHEET_MARK, attr_text=cell_ref(sheet.title, "$A$1"), hidden=True)
+    )
+
+
+def _set_widths(sheet: Any, widths: Sequence[float]) -> None:
+    """Set the widths of columns A, B, … in Excel character units."""
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _lines_needed(text: str, width: float) -> int:
+    """Return how many lines wrapped text takes in a cell `width` characters wide."""
+    # Text averages narrower than the digit "0" that Excel's width unit measures.
+    per_line = max(1, int(width * TEXT_CHARACTERS_PER_WIDTH))
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+
+
+def _text_row(
+    sheet: Any,
+    row: int,
+    first: int,
+    last: int,
+    text: str,
+    widths: Sequence[float],
+    font: Font | None = None,
+) -> None:
+    """Write wrapped text merged over columns first..last, tall enough to show it all."""
+    cell = sheet.cell(row=row, column=first, value=text)
+    cell.alignment = WRAP_TOP
+    if font is not None:
+        cell.font = font
+    if last > first:
+        sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    # Excel never grows merged rows to fit, so set the height from the text's length.
+    _fit_height(sheet, row, _lines_needed(text, sum(widths[first - 1 : last])))
+
+
+def _fit_height(sheet: Any, row: int, lines: int) -> None:
+    """Make a row tall enough for `lines` lines of wrapped text (never shorter than it is)."""
+    if lines > 1:
+        height = ROW_HEIGHT_PT * lines
+        current = sheet.row_dimensions[row].height
+        sheet.row_dimensions[row].height = max(height, current or 0)
+
+
+def _header_row(sheet: Any, row: int, first: int, headers: Sequence[str]) -> None:
+    """Write a table header row: white bold text on dark blue."""
+    for offset, header in enumerate(headers):
+        cell = sheet.cell(row=row, column=first + offset, value=header)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = HEADER_ALIGNMENT
+        cell.border = HEADER_BORDER
+
+
+def _group_header(
+    sheet: Any, row: int, first: int, last: int, text: str, widths: Sequence[float]
+) -> None:
+    """Write a label over a group of columns (e.g. the grade columns)."""
+    if last < first:
+        return
+    cell = sheet.cell(row=row, column=first, value=text)
+    cell.font = GROUP_HEADER_FONT
+    cell.alignment = HEADER_ALIGNMENT
+    _fit_height(sheet, row, _lines_needed(text, sum(widths[first - 1 : last]) - 1))
+    for column in range(first, last + 1):
+        sheet.cell(row=row, column=column).fill = GROUP_HEADER_FILL
+    if last > first:
+        sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+
+
+def _number(sheet: Any, row: int, column: int, value: int | float | None, fmt: str) -> Any:
+    """Write a number with its format (nothing for None) and return the cell."""
+    cell = sheet.cell(row=row, column=column, value=value)
+    cell.number_format = fmt
+    return cell
+
+
+def _page_setup(sheet: Any, title_rows: str) -> None:
+    """Make a sheet print-ready: landscape, one page wide, repeated titles, named pages."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages tall as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = title_rows
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.7, bottom=0.7, header=0.3)
+    sheet.oddHeader.center.text = "&A"  # the sheet's name
+    sheet.oddFooter.left.text = "&F"  # the workbook's name
+    sheet.oddFooter.right.text = "Page &P of &N"
+
+
+# --- result sheet ------------------------------------------------------------------------------
+
+
+def _result_widths(result: Result, grades: Sequence[str], columns: int) -> list[float]:
+    """Return the column widths of a result sheet."""
+    names = [c.name for option in result.options for c in option.classes]
+    first = max([len("All classes"), len("Verdict"), len("Seconds"), *map(len, names)]) + 3
+    reasons = [_why(option) for option in result.options]
+    # Suggestions are written over columns A and B: give them room for a sentence.
+    texts = [40] if result.suggestions else []
+    second = min(40, max([20, *texts, *(len(reason) + 2 for reason in reasons)]))
+    number = min(24, max([NUMBER_WIDTH, *(len(label) + 3 for label in grades)]))
+    return [float(min(30, first)), float(second)] + [float(number)] * (columns - 2)
+
+
+def _write_result_sheet(sheet: Any, result: Result) -> None:
+    """Fill a result sheet: header block, messages, options compared, chart and class lists."""
+    grades = grade_order(result)
+    columns = max(len(COMPARISON_HEADERS) + len(grades), 3 + len(grades), 6)
+    widths = _result_widths(result, grades, columns)
+    _set_widths(sheet, widths)
+    fill, colour = STATUS_COLOURS[result.status]
+    sheet.sheet_properties.tabColor = colour
+
+    sheet.cell(row=1, column=1, value=f"{result.sheet}: class plan").font = TITLE_FONT
+    sheet.row_dimensions[1].height = 22
+    sheet.cell(row=2, column=1, value="Status").font = LABEL_FONT
+    status = sheet.cell(row=2, column=2, value=STATUS_LABELS[result.status])
+    status.fill = PatternFill(fill_type="solid", fgColor=fill)
+    status.font = _font(bold=True, color=colour)
+    sheet.cell(row=2, column=3, value="Seconds").font = LABEL_FONT
+    _number(sheet, 2, 4, round(result.seconds, 2), SECONDS_FORMAT).alignment = Alignment(
+        horizontal="left"
+    )
+    sheet.cell(row=3, column=1, value="Verdict").font = LABEL_FONT
+    sheet.cell(row=3, column=1).alignment = TOP
+    _text_row(sheet, 3, 2, columns, verdict(result), widths)
+    row = HEADER_ROWS + 1
+    if result.scenario is not None:
+        sheet.cell(row=row, column=1, value="Scenario").font = LABEL_FONT
+        sheet.cell(row=row, column=1).alignment = TOP
+        _text_row(sheet, row, 2, columns, _scenario_facts(result.scenario), widths, NOTE_FONT)
+        row += 1
+    row += 1
+
+    if result.warnings:
+        row = _write_lines(sheet, row, "Worth a look", result.warnings, columns, widths)
+    if result.status is Status.INVALID and result.message:
+        problems = [part.strip() for part in result.message.split("; ") if part.strip()]
+        row = _write_lines(sheet, row, "Cells to fix", problems, columns, widths)
+    elif result.status in (Status.SOLVED, Status.TIMEOUT) and result.message:
+        row = _write_lines(sheet, row, "Note", [result.message], columns, widths)
+    if result.status is Status.INFEASIBLE and result.suggestions:
+        row = _write_suggestions(sheet, row, result.suggestions, widths)
+
+    if result.options:
+        row = _write_comparison(sheet, row, result.options, grades, widths)
+        chart_row = row
+        row += math.ceil(CHART_HEIGHT_CM / 2.54 * 72 / ROW_HEIGHT_PT) + 2
+        first_list_row = row
+        for option in result.options:
+            row = _write_class_list(sheet, row, option, grades, widths)
+        _add_chart(sheet, chart_row, first_list_row, result.options[0], grades, widths)
+
+    sheet.freeze_panes = f"A{HEADER_ROWS + 1}"
+    _page_setup(sheet, f"1:{HEADER_ROWS}")
+
+
+def _write_lines(
+    sheet: Any, row: int, title: str, lines: Sequence[str], columns: int, widths: Sequence[float]
+) -> int:
+    """Write a titled list of wrapped lines; return the next free row after a gap."""
+    sheet.cell(row=row, column=1, value=title).font = SECTION_FONT
+    row += 1
+    for line in lines:
+        _text_row(sheet, row, 1, columns, f"• {line}", widths)
+        row += 1
+    return row + 1
+
+
+def _write_suggestions(
+    sheet: Any, row: int, suggestions: Sequence[Suggestion], widths: Sequence[float]
+) -> int:
+    """Write the changes that would make an impossible scenario possible; return next row."""
+    sheet.cell(row=row, column=1, value="Changes that would make it possible").font = SECTION_FONT
+    row += 1
+    _header_row(sheet, row, 1, ("Change", "", "Composites", "Largest"))
+    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+    row += 1
+    for suggestion in suggestions:
+        _text_row(sheet, row, 1, 2, suggestion.text, widths)
+        for column, value in ((3, suggestion.composites), (4, suggestion.largest)):
+            _number(sheet, row, column, value, INTEGER_FORMAT).alignment = TOP
+        row += 1
+    note = "Composites and Largest: what the best plan looks like after that change, when known."
+    sheet.cell(row=row, column=1, value=note).font = NOTE_FONT
+    return row + 2
+
+
+def _write_comparison(
+    sheet: Any,
+    row: int,
+    options: Sequence[Option],
+    grades: Sequence[str],
+    widths: Sequence[float],
+) -> int:
+    """Write the table comparing the options; return the next free row after a gap."""
+    sheet.cell(row=row, column=1, value="Options compared").font = SECTION_FONT
+    row += 1
+    first_grade = len(COMPARISON_HEADERS) + 1
+    _group_header(
+        sheet, row, first_grade, first_grade + len(grades) - 1, "Classes per grade", widths
+    )
+    row += 1
+    _header_row(sheet, row, 1, (*COMPARISON_HEADERS, *grades))
+    row += 1
+    for option in options:
+        values = (
+            option.composites,
+            option.largest,
+            option.smallest,
+            option.spread,
+            len(option.classes),
+            *(option.classes_of(label) for label in grades),
+        )
+        _number(sheet, row, 1, option.rank, INTEGER_FORMAT).alignment = CENTRED
+        sheet.cell(row=row, column=2, value=_why(option)).alignment = WRAP_TOP
+        _fit_height(sheet, row, _lines_needed(_why(option), widths[1]))
+        for offset, value in enumerate(values):
+            _number(sheet, row, 3 + offset, value, INTEGER_FORMAT)
+        if option.rank == 1:
+            for column in range(1, first_grade + len(grades)):
+                sheet.cell(row=row, column=column).font = BEST_OPTION_FONT
+        row += 1
+    return row + 1
+
+
+def _write_class_list(
+    sheet: Any, row: int, option: Option, grades: Sequence[str], widths: Sequence[float]
+) -> int:
+    """Write one option's classes, composites marked, with a totals row; return next row."""
+    title = f"Option {option.rank}: {_why(option)} ({_describe(option)})"
+    sheet.cell(row=row, column=1, value=title).font = SECTION_FONT
+    row += 1
+    total_column = 3 + len(grades)
+    _group_header(sheet, row, 3, total_column - 1, "Children per grade", widths)
+    row += 1
+    _header_row(sheet, row, 1, ("Class", "Note", *grades, "Total"))
+    row += 1
+    for school_class in option.classes:
+        sheet.cell(row=row, column=1, value=school_class.name)
+        for offset, label in enumerate(grades):
+            count = school_class.counts.get(label, 0)
+            # Blank, not 0, so the grades a class does have stand out.
+            _number(sheet, row, 3 + offset, count or None, INTEGER_FORMAT)
+        _number(sheet, row, total_column, school_class.size, INTEGER_FORMAT).font = TOTAL_FONT
+        if school_class.is_composite:
+            sheet.cell(row=row, column=2, value="composite").font = COMPOSITE_FONT
+            for column in range(1, total_column + 1):
+                sheet.cell(row=row, column=column).fill = COMPOSITE_FILL
+        row += 1
+    sheet.cell(row=row, column=1, value="All classes").font = TOTAL_FONT
+    for offset, label in enumerate(grades):
+        children = sum(c.counts.get(label, 0) for c in option.classes)
+        _number(sheet, row, 3 + offset, children, INTEGER_FORMAT)
+    _number(sheet, row, total_column, sum(c.size for c in option.classes), INTEGER_FORMAT)
+    for column in range(1, total_column + 1):
+        cell = sheet.cell(row=row, column=column)
+        cell.font = TOTAL_FONT
+        cell.border = TOTAL_BORDER
+    return row + 2
+
+
+def _add_chart(
+    sheet: Any,
+    anchor_row: int,
+    list_row: int,
+    option: Option,
+    grades: Sequence[str],
+    widths: Sequence[float],
+) -> None:
+    """Add a stacked column chart of option 1's class sizes by grade (its class list's data)."""
+    header_row = list_row + 2
+    first_row, last_row = header_row + 1, header_row + len(option.classes)
+    chart = BarChart()
+    chart.type = "col"
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.gapWidth = 60
+    chart.title = "Option 1: children per class, by grade"
+    chart.y_axis.title = "Children"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.numFmt = INTEGER_FORMAT
+    # openpyxl 3.1 leaves axes "deleted" unless told otherwise; Excel then hides them.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "b"
+    data = Reference(
+        sheet, min_col=3, max_col=2 + len(grades), min_row=header_row, max_row=last_row
+    )
+    chart.add_data(data, titles_from_data=True)
+    # Class names are text: a string reference, or Excel numbers the columns 1, 2, 3, ...
+    names = Reference(sheet, min_col=1, min_row=first_row, max_row=last_row)
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f=str(names)))
+    # As wide as the tables above it (7 px per character plus padding, at 96 dpi).
+    pixels = sum(width * 7 + 5 for width in widths)
+    chart.width = min(32.0, max(16.0, pixels / 96 * 2.54))
+    chart.height = CHART_HEIGHT_CM
+    sheet.add_chart(chart, f"A{anchor_row}")
+
+
+# --- summary sheet -----------------------------------------------------------------------------
+
+
+def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> None:
+    """Fill the summary sheet: one row per scenario, then the notes and what would be lost."""
+    sheet_names = [result.sheet for result in report.results]
+    widths = [
+        min(32, max([12, *(len(name) + 3 for name in sheet_names)])),
+        20,
+        60,
+        *[NUMBER_WIDTH] * 6,
+        min(34, max([16, *(len(name) + 3 for name in result_names)])),
+    ]
+    _set_widths(sheet, widths)
+    sheet.sheet_properties.tabColor = SUMMARY_TAB_COLOUR
+    columns = len(SUMMARY_HEADERS)
+
+    sheet.cell(row=1, column=1, value="crunch-xl summary").font = TITLE_FONT
+    sheet.row_dimensions[1].height = 22
+    sheet.cell(row=2, column=1, value="Workbook").font = LABEL_FONT
+    sheet.cell(row=2, column=2, value=report.file.name)
+    explanation = "One row per scenario sheet; the figures are those of its best plan (option 1)."
+    sheet.cell(row=3, column=1, value=explanation).font = NOTE_FONT
+    _header_row(sheet, SUMMARY_HEADER_ROW, 1, SUMMARY_HEADERS)
+
+    row = SUMMARY_HEADER_ROW + 1
+    if not report.results:
+        sheet.cell(row=row, column=1, value="No scenario sheets were found.").font = NOTE_FONT
+        row += 1
+    for result, name in zip(report.results, result_names, strict=True):
+        best = result.options[0] if result.options else None
+        fill, colour = STATUS_COLOURS[result.status]
+        sheet.cell(row=row, column=1, value=result.sheet).alignment = WRAP_TOP
+        status = sheet.cell(row=row, column=2, value=STATUS_LABELS[result.status])
+        status.fill = PatternFill(fill_type="solid", fgColor=fill)
+        status.font = _font(bold=True, color=colour)
+        status.alignment = TOP
+        _text_row(sheet, row, 3, 3, verdict(result), widths)
+        figures = (
+            (best.composites, best.largest, best.smallest, best.spread, len(best.classes))
+            if best is not None
+            else (None,) * 5
+        )
+        for offset, value in enumerate(figures):
+            _number(sheet, row, 4 + offset, value, INTEGER_FORMAT).alignment = WRAP_TOP
+        _number(sheet, row, 9, round(result.seconds, 2), SECONDS_FORMAT).alignment = WRAP_TOP
+        link = sheet.cell(row=row, column=10, value=name)
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=cell_ref(name, "A1"), display=name)
+        link.font = LINK_FONT
+        link.alignment = LINK_ALIGNMENT
+        for column, text in ((1, result.sheet), (10, name)):
+            _fit_height(sheet, row, _lines_needed(text, widths[column - 1] - 2))
+        row += 1
+    row += 1
+    if report.notes:
+        row = _write_lines(sheet, row, "Notes", report.notes, columns, widths)
+    if report.lost:
+        title = "What writing into the original would have lost"
+        row = _write_lines(sheet, row, title, report.lost, columns, widths)
+
+    sheet.freeze_panes = f"A{SUMMARY_HEADER_ROW + 1}"
+    _page_setup(sheet, f"{SUMMARY_HEADER_ROW}:{SUMMARY_HEADER_ROW}")
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def _report_object(report: Report) -> dict[str, Any]:
+    """Return the JSON object for one report."""
+    return {
+        "file": str(report.file),
+        "output": str(report.output) if report.output is not None else None,
+        "scenarios": [_scenario_object(result) for result in report.results],
+        "notes": list(report.notes),
+        "lost": list(report.lost),
+    }
+
+
+def _scenario_object(result: Result) -> dict[str, Any]:
+    """Return the JSON object for one scenario's result."""
+    grades = grade_order(result)
+    scenario: dict[str, Any] = {
+        "sheet": result.sheet,
+        "status": result.status.value,
+        "message": result.message,
+        "seconds": round(result.seconds, 2),
+        "verdict": verdict(result),
+        "warnings": list(result.warnings),
+        "options": [_option_object(option, grades) for option in result.options],
+    }
+    if result.status is Status.INFEASIBLE:
+        scenario["suggestions"] = [
+            {
+                "text": s.text,
+                "field": s.field,
+                "target": s.target,
+                "value": s.value,
+                "composites": s.composites,
+                "largest": s.largest,
+            }
+            for s in result.suggestions
+        ]
+    return scenario
+
+
+def _option_object(option: Option, grades: Sequence[str]) -> dict[str, Any]:
+    """Return the JSON object for one option, counts in teaching order, zero counts left out."""
+    return {
+        "rank": option.rank,
+        "composites": option.composites,
+        "largest": option.largest,
+        "smallest": option.smallest,
+        "spread": option.spread,
+        "range": option.range,
+        "proven": option.proven,
+        "reason": option.reason,
+        "classes": [
+            {
+                "name": c.name,
+                "counts": {
+                    label: int(c.counts[label]) for label in grades if c.counts.get(label, 0)
+                },
+            }
+            for c in option.classes
+        ],
+    }
+
+
+# --- saving: mending what openpyxl 3.1 writes wrong ------------------------------------------
+
+
+#: A formula's last value and its cell type ("n", "s", "b", "e"), by sheet title and cell.
+CachedValues = dict[str, dict[str, tuple[object, str]]]
+
+
+def _cached_values(source: Path, workbook: Any) -> CachedValues:
+    """Return the last calculated value of every formula in the user's sheets."""
+    formulas = {
+        sheet.title: [cell.coordinate for cell in sheet._cells.values() if cell.data_type == "f"]
+        for sheet in workbook.worksheets
+    }
+    if not any(formulas.values()):
+        return {}
+    with source.open("rb") as stream:
+        values = load_workbook(stream, data_only=True)
+    cached: CachedValues = {}
+    for title, coordinates in formulas.items():
+        sheet = values[title]
+        cached[title] = {}
+        for coordinate in coordinates:
+            cell = sheet[coordinate]
+            value = cell.value
+            if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+                # Back to the serial number Excel stored, in the workbook's own date system.
+                value = to_excel(value, values.epoch)
+            if value is not None:
+                cached[title][coordinate] = (value, cell.data_type)
+    return cached
+
+
+def _cached_value_xml(value: object, data_type: str) -> tuple[str, str]:
+    """Return the type attribute and <v> text that store a formula's value in a sheet part."""
+    if isinstance(value, bool):
+        return ' t="b"', "1" if value else "0"
+    if isinstance(value, int | float):
+        return "", repr(value)
+    kind = "e" if data_type == "e" else "str"
+    return f' t="{kind}"', xml_escape(str(value))
+
+
+def _save(workbook: Any, destination: Path, cached: CachedValues) -> None:
+    """Save the workbook, mending two things openpyxl 3.1 gets wrong in what it writes.
+
+    Sheet-scoped names (our mark, print titles, the user's own names) are numbered by position
+    among worksheets only, while Excel and openpyxl's reader count chart sheets too: with a
+    chart sheet in front, the mark would land on the user's sheet before ours, and the next run
+    would delete it. So the numbers are mapped back to positions among all sheets. And formula
+    cells are written without their last values: those read from the source are put back.
+    """
+    worksheets = {id(sheet) for sheet in workbook.worksheets}
+    positions = [i for i, sheet in enumerate(workbook._sheets) if id(sheet) in worksheets]
+    renumber = positions != list(range(len(positions)))
+    if not renumber and not any(cached.values()):
+        workbook.save(destination)
+        return
+    packed = io.BytesIO()
+    workbook.save(packed)
+    # Known only after saving: which part holds which sheet.
+    parts = {
+        sheet.path.lstrip("/"): cached[sheet.title]
+        for sheet in workbook.worksheets
+        if cached.get(sheet.title)
+    }
+
+    def position(match: re.Match[bytes]) -> bytes:
+        return b'localSheetId="%d"' % positions[int(match[1])]
+
+    with zipfile.ZipFile(packed) as source, zipfile.ZipFile(destination, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == WORKBOOK_PART and renumber:
+                data = LOCAL_SHEET_ID.sub(position, data)
+            elif item.filename in parts:
+                data = _with_cached_values(data, parts[item.filename])
+            target.writestr(item, data)
+
+
+def _with_cached_values(part: bytes, values: dict[str, tuple[object, str]]) -> bytes:
+    """Return a worksheet part whose empty formula results hold the values given."""
+
+    def fill(match: re.Match[bytes]) -> bytes:
+        found = values.get(match["cell"].decode())
+        if found is None or b" t=" in match["attributes"]:
+            return match[0]
+        kind, text = _cached_value_xml(*found)
+        return (
+            b'<c r="' + match["cell"] + b'"' + match["attributes"] + kind.encode() + b">"
+            + match["formula"] + b"<v>" + text.encode() + b"</v></c>"
+        )  # fmt: skip
+
+    return EMPTY_FORMULA_RESULT.sub(fill, part)
+
+
+def _select_only(workbook: Any, sheet: Any) -> None:
+    """Make `sheet` the active and only selected tab (chart sheets included)."""
+    for other in workbook._sheets:
+        views = [other.sheet_view] if hasattr(other, "sheet_view") else other.sheetViews.sheetView
+        for view in views:
+            view.tabSelected = other is sheet
+    workbook.active = sheet
