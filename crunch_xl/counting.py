@@ -1,0 +1,598 @@
+"""The counting model: how many classes of each kind, and children of each grade per kind.
+
+This is the only module that imports pulp. Classes of one kind are interchangeable, so the model
+never numbers them: it counts classes per kind (``n``) and children of each grade per kind
+(``c``). That is exact, because children of one kind can always be split evenly — each grade's
+children dealt out as evenly as possible, remainders round-robin across grades — and the even
+split is also the most balanced split of that kind:
+
+- class sizes are the floor or the ceiling of kind total / classes, so if the kind's total lies
+  within [smallest·n, largest·n] every class is within its limits;
+- each grade gets at least floor(c / n) ≥ composite minimum in every class of a composite
+  when c ≥ composite minimum · n;
+- no split of the same totals has a smaller largest or a larger smallest class.
+
+So the largest class of kind k is ceil(T/n) and "largest ≤ L" is the linear T ≤ L·n. Measures
+that are minimised (largest, range, spread) use *levels*: one binary per possible size saying
+"the measure reaches this size", which keeps the model linear without numbering classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+import pulp
+
+from crunch_xl.model import Kind, Scenario
+
+#: Measures the model can minimise or cap.
+COMPOSITES = "composites"
+LARGEST = "largest"
+SMALLEST = "smallest"  # capped from below ("smallest >= value"); minimised as -smallest
+RANGE = "range"
+SPREAD = "spread"
+#: Largest class, then spread, for a fixed structure (the rebalancing order of SPEC section 1).
+BALANCE = "balance"
+
+SOLVERS = ("cbc", "highs")
+
+_Classes = dict[Kind, pulp.LpVariable]
+_Children = dict[Kind, dict[str, pulp.LpVariable]]
+
+
+class Outcome(Enum):
+    """How a single solve ended."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # stopped by the time limit with an allocation, not proven best
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"  # stopped by the time limit with nothing found
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Classes per kind and children of each grade per kind (evenly split within a kind)."""
+
+    classes: Mapping[Kind, int]
+    children: Mapping[Kind, Mapping[str, int]]
+
+    @property
+    def structure(self) -> tuple[tuple[Kind, int], ...]:
+        """Return the structure as sorted (kind, classes) pairs, kinds with no class left out."""
+        return tuple(sorted((k, n) for k, n in self.classes.items() if n > 0))
+
+    def sizes(self, kind: Kind) -> tuple[int, int]:
+        """Return (smallest, largest) class size of a kind under the even split."""
+        n = self.classes[kind]
+        total = sum(self.children[kind].values())
+        return total // n, -(-total // n)
+
+    def measure(self, name: str) -> int:
+        """Return one measure of the allocation (composites, largest, smallest, range, spread)."""
+        used = [k for k, n in self.classes.items() if n > 0]
+        if name == COMPOSITES:
+            return sum(self.classes[k] for k in used if len(k) > 1)
+        if name == LARGEST:
+            return max(self.sizes(k)[1] for k in used)
+        if name == SMALLEST:
+            return min(self.sizes(k)[0] for k in used)
+        if name == RANGE:
+            return self.measure(LARGEST) - self.measure(SMALLEST)
+        if name == SPREAD:
+            spreads = []
+            for label in {g for k in used for g in k}:
+                kinds = [k for k in used if label in k]
+                spreads.append(
+                    max(self.sizes(k)[1] for k in kinds) - min(self.sizes(k)[0] for k in kinds)
+                )
+            return max(spreads, default=0)
+        raise ValueError(name)
+
+
+@dataclass
+class Solve:
+    """The outcome of one solve and the allocation it found (if any)."""
+
+    outcome: Outcome
+    allocation: Allocation | None = None
+
+    @property
+    def found(self) -> bool:
+        """Return whether the solve produced an allocation."""
+        return self.allocation is not None
+
+
+@dataclass
+class Limits:
+    """Extra limits for one solve: measure caps, excluded structures, a fixed structure."""
+
+    caps: dict[str, int] = field(default_factory=dict)
+    exclude: list[Mapping[Kind, int]] = field(default_factory=list)
+    fixed: Mapping[Kind, int] | None = None
+
+
+class CountingModel:
+    """Builds and solves counting models of one scenario; the solver is chosen by name."""
+
+    def __init__(self, scenario: Scenario, solver: str = "cbc") -> None:
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+        self.scenario = scenario
+        self.solver = solver
+        self.kinds = scenario.kinds
+        self.limits = {k: scenario.size_limits(k) for k in self.kinds}
+        self.most = {k: self._most_classes(k) for k in self.kinds}
+        self.fewest = {k: scenario.count_limits(k)[0] or 0 for k in self.kinds}
+        self.children = {g.label: g.children for g in scenario.grades}
+        self.labels = [g.label for g in scenario.grades]
+        # Index-based names: grade labels may hold any character, and LP names must be unique.
+        self.names = {k: f"k{i}_{_safe(k)}" for i, k in enumerate(self.kinds)}
+        self.names.update({(g,): f"g{i}_{_safe((g,))}" for i, g in enumerate(self.labels)})
+
+    def _most_classes(self, kind: Kind) -> int:
+        """Return an upper bound on the classes of a kind that any valid allocation can run."""
+        s = self.scenario
+        smallest, largest = s.size_limits(kind)
+        fewest, most = s.count_limits(kind)
+        if smallest > largest or largest < 1:
+            return 0
+        counts = [s.grade(label).children for label in kind]
+        bound = s.teachers if most is None else min(most, s.teachers)
+        bound = min(bound, sum(counts) // max(smallest, 1))
+        if len(kind) > 1:
+            bound = min(bound, min(counts) // s.composite_minimum)
+        return max(bound, 0)
+
+    # -- model building -------------------------------------------------------------------
+
+    def solve(self, minimise: str | None, limits: Limits, seconds: float) -> tuple[Solve, int]:
+        """Return the solve minimising a measure (None: any valid allocation) and its value."""
+        problem = pulp.LpProblem("classes", pulp.LpMinimize)
+        n, c, totals = self._counting(problem, limits)
+        measures = self._measures(problem, n, totals, limits, minimise)
+        objective = measures[minimise] if minimise else pulp.lpSum(n.values())
+        problem += objective
+        solve = self._run(problem, n, c, seconds)
+        value = 0
+        if solve.allocation is not None and minimise is not None:
+            if minimise == BALANCE:
+                value = solve.allocation.measure(LARGEST)
+            else:
+                value = solve.allocation.measure(minimise)
+        return solve, value
+
+    def _counting(
+        self, problem: pulp.LpProblem, limits: Limits
+    ) -> tuple[_Classes, _Children, dict[Kind, pulp.LpAffineExpression]]:
+        s = self.scenario
+        caps = limits.caps
+        n: _Classes = {}
+        c: _Children = {}
+        totals: dict[Kind, pulp.LpAffineExpression] = {}
+        for kind in self.kinds:
+            name = self.names[kind]
+            low, high = self.fewest[kind], self.most[kind]
+            if limits.fixed is not None:
+                low = high = limits.fixed.get(kind, 0)
+            n[kind] = pulp.LpVariable(f"classes_{name}", low, high, cat=pulp.LpInteger)
+            c[kind] = {
+                label: pulp.LpVariable(
+                    f"children_{name}_{self.names[(label,)]}",
+                    0,
+                    self.children[label],
+                    pulp.LpInteger,
+                )
+                for label in kind
+            }
+            totals[kind] = pulp.lpSum(c[kind].values())
+            smallest, largest = self.limits[kind]
+            largest = min(largest, caps.get(LARGEST, largest))
+            smallest = max(smallest, caps.get(SMALLEST, smallest))
+            problem += totals[kind] <= largest * n[kind], f"largest_class_{name}"
+            problem += totals[kind] >= smallest * n[kind], f"smallest_class_{name}"
+            if len(kind) > 1:
+                for label, var in c[kind].items():
+                    problem += (
+                        var >= s.composite_minimum * n[kind],
+                        f"composite_minimum_{name}_{self.names[(label,)]}",
+                    )
+        for label in self.labels:
+            problem += (
+                pulp.lpSum(c[k][label] for k in self.kinds if label in k) == self.children[label],
+                f"every_child_placed_{self.names[(label,)]}",
+            )
+        self._class_count_cuts(problem, n, caps)
+        classes = pulp.lpSum(n.values())
+        if s.use_every_teacher:
+            problem += classes == s.teachers, "one_class_per_teacher"
+        else:
+            problem += classes <= s.teachers, "at_most_one_class_per_teacher"
+        problem += classes >= 1, "at_least_one_class"
+        if COMPOSITES in caps:
+            problem += self._composites(n) <= caps[COMPOSITES], "composites_cap"
+        for index, structure in enumerate(limits.exclude):
+            self._exclude(problem, n, structure, index)
+        return n, c, totals
+
+    def _class_count_cuts(
+        self, problem: pulp.LpProblem, n: _Classes, caps: Mapping[str, int]
+    ) -> None:
+        """Add valid bounds on the classes holding each run of consecutive grades.
+
+        A class holds at most its largest size of a run's children (for one grade: at most its
+        largest share), so the classes holding a run number at least the run's children over
+        that, rounded up. Summed over grades these say what the solver's relaxation misses: a
+        composite counts once but serves two grades, so a tight teacher count forces composites.
+        Without them CBC needs seconds to tens of seconds on K-12 schools at the fewest teachers.
+        """
+        cap = caps.get(LARGEST)
+        minimum = self.scenario.composite_minimum
+        usable = [k for k in self.kinds if self.most[k] > 0]
+
+        def largest(kind: Kind) -> int:
+            size = self.limits[kind][1]
+            return size if cap is None else min(size, cap)
+
+        for first in range(len(self.labels)):
+            for last in range(first, len(self.labels)):
+                run = set(self.labels[first : last + 1])
+                children = sum(self.children[g] for g in run)
+                kinds = [k for k in usable if run & set(k)]
+                if children == 0 or not kinds:
+                    continue
+                # A class shares at most (largest - minimum * grades outside the run).
+                share = max(
+                    largest(k) - minimum * len([g for g in k if g not in run]) for k in kinds
+                )
+                if share <= 0:
+                    continue
+                name = f"{self.names[(self.labels[first],)]}_to_{self.names[(self.labels[last],)]}"
+                problem += (
+                    pulp.lpSum(n[k] for k in kinds) >= -(-children // share),
+                    f"classes_for_grades_{name}",
+                )
+
+    def _composites(self, n: Mapping[Kind, pulp.LpVariable]) -> pulp.LpAffineExpression:
+        return pulp.lpSum(v for k, v in n.items() if len(k) > 1)
+
+    def _exclude(
+        self,
+        problem: pulp.LpProblem,
+        n: Mapping[Kind, pulp.LpVariable],
+        structure: Mapping[Kind, int],
+        index: int,
+    ) -> None:
+        """Forbid one structure: some kind must run more, or fewer, classes than it does."""
+        if any(count > self.most[k] for k, count in structure.items() if k in n):
+            return  # that structure is out of reach anyway
+        changes = []
+        for kind, var in n.items():
+            count = structure.get(kind, 0)
+            name = f"{self.names[kind]}_{index}"
+            if count < self.most[kind]:
+                more = pulp.LpVariable(f"more_{name}", cat=pulp.LpBinary)
+                problem += var >= count + 1 - (count + 1) * (1 - more), f"more_{name}"
+                changes.append(more)
+            if count > 0:
+                fewer = pulp.LpVariable(f"fewer_{name}", cat=pulp.LpBinary)
+                span = self.most[kind] - count + 1
+                problem += var <= count - 1 + span * (1 - fewer), f"fewer_{name}"
+                changes.append(fewer)
+        problem += pulp.lpSum(changes) >= 1, f"other_structure_than_{index}"
+
+    def _measures(
+        self,
+        problem: pulp.LpProblem,
+        n: Mapping[Kind, pulp.LpVariable],
+        totals: Mapping[Kind, pulp.LpAffineExpression],
+        limits: Limits,
+        minimise: str | None,
+    ) -> dict[str, pulp.LpAffineExpression]:
+        """Return expressions for the measures this solve minimises or caps."""
+        caps = limits.caps
+        wanted = {minimise} | {m for m in caps if m in (RANGE, SPREAD)}
+        if limits.fixed is not None:
+            return self._fixed_measures(problem, limits.fixed, totals, caps, wanted)
+        measures: dict[str, pulp.LpAffineExpression] = {COMPOSITES: self._composites(n)}
+        usable = [k for k in self.kinds if self.most[k] > 0]
+        top = caps.get(LARGEST, max((self.limits[k][1] for k in usable), default=1))
+        items = [self._item(k, n, totals, caps) for k in usable]
+        if wanted & {LARGEST, RANGE}:
+            low = max(min((self.limits[k][0] for k in usable), default=1), self.lower_largest())
+            measures[LARGEST] = _largest_levels(problem, "largest", items, low, top)
+        if wanted & {SMALLEST, RANGE}:
+            bottom = caps.get(SMALLEST, min((self.limits[k][0] for k in usable), default=1))
+            smallest = _smallest_levels(problem, "smallest", items, bottom, top)
+            measures[SMALLEST] = -smallest
+            if RANGE in wanted:
+                measures[RANGE] = measures[LARGEST] - smallest
+        if SPREAD in caps and minimise != SPREAD:
+            self._spread_windows(problem, n, totals, caps, caps[SPREAD], top)
+            wanted.discard(SPREAD)
+        if SPREAD in wanted:
+            spread = pulp.LpVariable("spread", 0, top, pulp.LpInteger)
+            for label in self.labels:
+                kinds = [k for k in usable if label in k]
+                if not kinds or self.children[label] == 0:
+                    continue
+                grade_items = [self._item(k, n, totals, caps) for k in kinds]
+                low = min(self.limits[k][0] for k in kinds)
+                high = min(top, max(self.limits[k][1] for k in kinds))
+                name = self.names[(label,)]
+                most = _largest_levels(problem, f"largest_{name}", grade_items, low, high)
+                least = _smallest_levels(problem, f"smallest_{name}", grade_items, low, high)
+                problem += spread >= most - least, f"spread_{name}"
+            measures[SPREAD] = spread
+        if RANGE in caps:
+            problem += measures[RANGE] <= caps[RANGE], "range_cap"
+        if SPREAD in caps and SPREAD in measures:
+            problem += measures[SPREAD] <= caps[SPREAD], "spread_cap"
+        return measures
+
+    def _spread_windows(
+        self,
+        problem: pulp.LpProblem,
+        n: _Classes,
+        totals: Mapping[Kind, pulp.LpAffineExpression],
+        caps: Mapping[str, int],
+        spread: int,
+        top: int,
+    ) -> None:
+        """Keep every grade's classes within a window of sizes [a, a + spread].
+
+        The window start is one binary per size; each kind's classes are split among the
+        starts (continuous parts adding up to its classes), so "a·n <= total <= (a+spread)·n"
+        stays linear and exact. This disaggregated form gives the solver a far tighter
+        relaxation than switching the bounds on and off with large constants.
+        """
+        usable = [k for k in self.kinds if self.most[k] > 0]
+        for label in self.labels:
+            kinds = [k for k in usable if label in k]
+            if not kinds or self.children[label] == 0:
+                continue
+            low = max(min(self.limits[k][0] for k in kinds), caps.get(SMALLEST, 0))
+            high = min(top, max(self.limits[k][1] for k in kinds))
+            if high - low <= spread:
+                continue  # every size this grade can have already fits one window
+            name = self.names[(label,)]
+            starts = {
+                a: pulp.LpVariable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
+                for a in range(low, high - spread + 1)
+            }
+            problem += pulp.lpSum(starts.values()) == 1, f"one_window_{name}"
+            for kind in kinds:
+                part = {
+                    a: pulp.LpVariable(f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind])
+                    for a in starts
+                }
+                where = f"{name}_{self.names[kind]}"
+                problem += pulp.lpSum(part.values()) == n[kind], f"parts_{where}"
+                for a, start in starts.items():
+                    problem += part[a] <= self.most[kind] * start, f"part_{where}_{a}"
+                problem += (
+                    totals[kind] >= pulp.lpSum(a * p for a, p in part.items()),
+                    f"window_floor_{where}",
+                )
+                problem += (
+                    totals[kind] <= pulp.lpSum((a + spread) * p for a, p in part.items()),
+                    f"window_ceiling_{where}",
+                )
+
+    def _fixed_measures(
+        self,
+        problem: pulp.LpProblem,
+        fixed: Mapping[Kind, int],
+        totals: Mapping[Kind, pulp.LpAffineExpression],
+        caps: Mapping[str, int],
+        wanted: set[str | None],
+    ) -> dict[str, pulp.LpAffineExpression]:
+        """Return the measures of a fixed structure: with counts known, all of them are linear.
+
+        "Largest" is lexicographically first and "spread" second in one objective (weights);
+        the largest class a structure can have is below the weight, so order is kept.
+        """
+        used = {k: count for k, count in fixed.items() if count > 0}
+        top = max((self.limits[k][1] for k in used), default=1)
+        measures: dict[str, pulp.LpAffineExpression] = {
+            COMPOSITES: pulp.lpSum(count for k, count in used.items() if len(k) > 1)
+        }
+        largest = pulp.LpVariable("largest", 0, top, pulp.LpInteger)
+        smallest = pulp.LpVariable("smallest", 0, top, pulp.LpInteger)
+        for kind, count in used.items():
+            name = self.names[kind]
+            problem += totals[kind] <= count * largest, f"largest_{name}"
+            problem += totals[kind] >= count * smallest, f"smallest_{name}"
+        measures[LARGEST] = largest
+        measures[SMALLEST] = -smallest
+        measures[RANGE] = largest - smallest
+        spread = pulp.LpVariable("spread", 0, top, pulp.LpInteger)
+        if wanted & {SPREAD, BALANCE}:
+            for label in self.labels:
+                kinds = [k for k in used if label in k]
+                if not kinds:
+                    continue
+                name = self.names[(label,)]
+                most = pulp.LpVariable(f"largest_{name}", 0, top, pulp.LpInteger)
+                least = pulp.LpVariable(f"smallest_{name}", 0, top, pulp.LpInteger)
+                for kind in kinds:
+                    problem += (
+                        totals[kind] <= used[kind] * most,
+                        f"{name}_in_{self.names[kind]}_at_most",
+                    )
+                    problem += (
+                        totals[kind] >= used[kind] * least,
+                        f"{name}_in_{self.names[kind]}_at_least",
+                    )
+                problem += spread >= most - least, f"spread_{name}"
+        measures[SPREAD] = spread
+        measures[BALANCE] = (top + 1) * largest + spread
+        if RANGE in caps:
+            problem += measures[RANGE] <= caps[RANGE], "range_cap"
+        if SPREAD in caps:
+            problem += spread <= caps[SPREAD], "spread_cap"
+        return measures
+
+    def _item(
+        self,
+        kind: Kind,
+        n: Mapping[Kind, pulp.LpVariable],
+        totals: Mapping[Kind, pulp.LpAffineExpression],
+        caps: Mapping[str, int],
+    ) -> _Item:
+        smallest, largest = self.limits[kind]
+        return _Item(
+            self.names[kind],
+            totals[kind],
+            n[kind],
+            max(smallest, caps.get(SMALLEST, smallest)),
+            min(largest, caps.get(LARGEST, largest)),
+            self.most[kind],
+        )
+
+    def lower_largest(self) -> int:
+        """Return a proven lower bound on the largest class: the average over the most classes."""
+        total = sum(self.children.values())
+        return max(1, -(-total // max(self.scenario.teachers, 1)))
+
+    # -- solving --------------------------------------------------------------------------
+
+    def _run(self, problem: pulp.LpProblem, n: _Classes, c: _Children, seconds: float) -> Solve:
+        seconds = max(seconds, 0.05)
+        if self.solver == "highs":
+            solver: pulp.LpSolver = pulp.HiGHS(msg=False, timeLimit=seconds)
+        else:
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=seconds)
+        try:
+            problem.solve(solver)
+        except pulp.PulpSolverError:
+            return Solve(Outcome.UNKNOWN)
+        status, solution = problem.status, problem.sol_status
+        if status == pulp.LpStatusInfeasible:
+            return Solve(Outcome.INFEASIBLE)
+        if status != pulp.LpStatusOptimal or solution not in (
+            pulp.LpSolutionOptimal,
+            pulp.LpSolutionIntegerFeasible,
+        ):
+            return Solve(Outcome.UNKNOWN)
+        allocation = Allocation(
+            {k: _integer(v) for k, v in n.items()},
+            {k: {g: _integer(v) for g, v in c[k].items()} for k in n},
+        )
+        if not self.obeys_rules(allocation):
+            # A solver that stops early can hand back an inexact point; never pass it on.
+            return Solve(Outcome.UNKNOWN)
+        proven = solution == pulp.LpSolutionOptimal
+        return Solve(Outcome.OPTIMAL if proven else Outcome.FEASIBLE, allocation)
+
+    def obeys_rules(self, allocation: Allocation) -> bool:
+        """Return whether an allocation obeys every rule of the scenario (SPEC section 1)."""
+        s = self.scenario
+        placed = dict.fromkeys(self.labels, 0)
+        classes = 0
+        for kind, count in allocation.classes.items():
+            fewest, most = s.count_limits(kind)
+            if count < (fewest or 0) or (most is not None and count > most):
+                return False
+            grades = allocation.children[kind]
+            for label, number in grades.items():
+                placed[label] += number
+            if count == 0:
+                if any(grades.values()):
+                    return False
+                continue
+            classes += count
+            smallest, largest = self.limits[kind]
+            low, high = allocation.sizes(kind)
+            if low < smallest or high > largest:
+                return False
+            if len(kind) > 1 and min(grades.values()) < s.composite_minimum * count:
+                return False
+        if placed != self.children:
+            return False
+        return classes == s.teachers if s.use_every_teacher else 1 <= classes <= s.teachers
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One kind as the level constraints see it: total, classes and size limits."""
+
+    name: str
+    total: pulp.LpAffineExpression
+    classes: pulp.LpVariable
+    smallest: int
+    largest: int
+    most: int
+
+
+def _largest_levels(
+    problem: pulp.LpProblem, name: str, items: Iterable[_Item], low: int, high: int
+) -> pulp.LpAffineExpression:
+    """Return an expression bounding every item's largest class from above (from low to high).
+
+    Level v is a binary "the bound reaches v"; while it is 0, every kind keeps T <= (v-1)·n.
+    """
+    items = [i for i in items if i.most > 0]
+    levels = []
+    for v in range(low + 1, high + 1):
+        level = pulp.LpVariable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
+        if levels:
+            problem += level <= levels[-1], f"{name}_levels_in_order_{v}"
+        for item in items:
+            if item.largest >= v:
+                slack = (item.largest - v + 1) * item.most
+                problem += (
+                    item.total - (v - 1) * item.classes <= slack * level,
+                    f"{name}_{item.name}_below_{v}",
+                )
+        levels.append(level)
+    for item in items:
+        if item.largest > high:
+            problem += item.total <= high * item.classes, f"{name}_{item.name}_at_most_{high}"
+    return low + pulp.lpSum(levels)
+
+
+def _smallest_levels(
+    problem: pulp.LpProblem, name: str, items: Iterable[_Item], low: int, high: int
+) -> pulp.LpAffineExpression:
+    """Return an expression bounding every item's smallest class from below (from low to high).
+
+    Level v is a binary "the bound reaches v"; once it is 1, every kind keeps T >= v·n.
+    """
+    items = [i for i in items if i.most > 0]
+    levels = []
+    for v in range(low + 1, high + 1):
+        level = pulp.LpVariable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
+        if levels:
+            problem += level <= levels[-1], f"{name}_levels_in_order_{v}"
+        for item in items:
+            if item.smallest < v:
+                slack = (v - item.smallest) * item.most
+                problem += (
+                    v * item.classes - item.total <= slack * (1 - level),
+                    f"{name}_{item.name}_above_{v}",
+                )
+        levels.append(level)
+    return low + pulp.lpSum(levels)
+
+
+def _integer(var: pulp.LpVariable) -> int:
+    value = var.value()
+    return 0 if value is None else int(round(value))
+
+
+def _safe(kind: Kind) -> str:
+    """Return a readable, solver-safe spelling of a kind (LP files allow few characters)."""
+    return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in "_".join(kind))
+
+
+def available_solvers() -> list[str]:
+    """Return the solvers that can run here (CBC is bundled with pulp)."""
+    found = ["cbc"] if pulp.PULP_CBC_CMD(msg=False).available() else []
+    try:
+        if pulp.HiGHS(msg=False).available():
+            found.append("highs")
+    except pulp.PulpSolverError:
+        pass
+    return found

@@ -1,0 +1,342 @@
+"""Scenario -> Result: option 1 proven best, the composites/largest trade-off, next-best options.
+
+Each ranking is lexicographic, so option 1 comes from one solve per criterion, each capping the
+criteria before it at their optimum (SPEC section 1). Every solve is proven optimal by the
+solver, which makes option 1 proven best. Alternatives:
+
+1. the trade-off between composites and the largest class: from option 1, "the fewest
+   composites that buy a smaller largest class" (and, for rankings where that is possible,
+   "the smallest largest class with fewer composites"), one step at a time;
+2. then the next-best structures by the ranking, each new solve forbidding every structure
+   already shown.
+
+Each of those is rebalanced by construction (no allocation of its structure has a smaller
+largest class, or the same largest class and a smaller spread), because its last two criteria
+are largest-then-spread or are capped at values no allocation of the structure can beat. Under
+"Even classes" the last criteria are range then spread, so each option is rebalanced explicitly
+and the rebalanced allocation kept whenever it is not worse under the ranking.
+"""
+
+from __future__ import annotations
+
+import string
+import time
+from collections.abc import Sequence
+
+from crunch_xl.counting import (
+    BALANCE,
+    COMPOSITES,
+    LARGEST,
+    RANGE,
+    SOLVERS,
+    SPREAD,
+    Allocation,
+    CountingModel,
+    Limits,
+    Outcome,
+    Solve,
+    available_solvers,
+)
+from crunch_xl.model import Kind, Option, Priority, Result, Scenario, SchoolClass, Status
+
+__all__ = ["SOLVERS", "available_solvers", "is_feasible", "plan", "ranking_key"]
+
+#: The criteria of each ranking, most important first (all minimised).
+RANKINGS: dict[Priority, tuple[str, str, str]] = {
+    Priority.FEWEST_COMPOSITES: (COMPOSITES, LARGEST, SPREAD),
+    Priority.SMALLEST_CLASSES: (LARGEST, COMPOSITES, SPREAD),
+    Priority.EVEN_CLASSES: (RANGE, COMPOSITES, SPREAD),
+}
+
+
+def ranking_key(option: Option, priority: Priority) -> tuple[int, int, int]:
+    """Return the option's measures in ranking order: smaller sorts first."""
+    values = {
+        COMPOSITES: option.composites,
+        LARGEST: option.largest,
+        RANGE: option.range,
+        SPREAD: option.spread,
+    }
+    first, second, third = RANKINGS[priority]
+    return values[first], values[second], values[third]
+
+
+def plan(scenario: Scenario, *, time_limit: float = 30.0, solver: str = "cbc") -> Result:
+    """Return the ranked options of a scenario: solved, infeasible (proven) or timeout."""
+    started = time.perf_counter()
+    planner = _Planner(scenario, time_limit, solver)
+    found = planner.options()
+    seconds = time.perf_counter() - started
+    if not found:
+        if planner.timed_out:
+            return Result(
+                scenario.name,
+                Status.TIMEOUT,
+                f"No plan was found within the time limit of {time_limit:g} seconds; "
+                "allow more time (--time-limit) or simplify the scenario.",
+                seconds,
+                scenario=scenario,
+            )
+        return Result(
+            scenario.name,
+            Status.INFEASIBLE,
+            "No allocation of the children obeys every rule of this scenario.",
+            seconds,
+            scenario=scenario,
+        )
+    options = [
+        Option(rank, _classes(scenario, allocation), proven, reason)
+        for rank, (allocation, proven, reason) in enumerate(found, start=1)
+    ]
+    status, message = Status.SOLVED, ""
+    if not options[0].proven:
+        status = Status.TIMEOUT
+        message = (
+            f"The time limit of {time_limit:g} seconds ran out before option 1 was proven "
+            "best; it is the best plan found."
+        )
+    elif planner.timed_out and len(options) < scenario.alternatives:
+        message = "The time limit ran out while looking for more alternatives."
+    return Result(scenario.name, status, message, seconds, options, scenario=scenario)
+
+
+def is_feasible(scenario: Scenario, *, time_limit: float = 10.0, solver: str = "cbc") -> bool:
+    """Return True when some allocation obeys every rule (False also when time runs out)."""
+    solve, _ = CountingModel(scenario, solver).solve(None, Limits(), time_limit)
+    return solve.found
+
+
+class _Planner:
+    """Runs the solves of one scenario within one deadline."""
+
+    def __init__(self, scenario: Scenario, time_limit: float, solver: str) -> None:
+        self.scenario = scenario
+        self.model = CountingModel(scenario, solver)
+        self.deadline = time.perf_counter() + time_limit
+        self.ranking = RANKINGS[scenario.priority]
+        self.timed_out = False
+        self.lower_largest = self.model.lower_largest()
+
+    def options(self) -> list[tuple[Allocation, bool, str]]:
+        """Return (allocation, proven, reason) for option 1 and its alternatives, in order."""
+        best, proven = self.lexicographic(self.ranking, Limits())
+        if best is None:
+            return []
+        best, proven = self.rebalanced(best, proven)
+        found = [(best, proven, f"Best for {self.scenario.priority.value.lower()}")]
+        if not proven:
+            return found
+        wanted = self.scenario.alternatives
+        seen = {best.structure}
+        for allocation, ok, reason in self.trade_off(best, wanted - 1):
+            if allocation.structure not in seen:
+                seen.add(allocation.structure)
+                found.append((allocation, ok, reason))
+        while len(found) < wanted and not self.timed_out:
+            exclude = [dict(structure) for structure in seen]
+            allocation, ok = self.lexicographic(self.ranking, Limits(exclude=exclude))
+            if allocation is None:
+                break
+            allocation, ok = self.rebalanced(allocation, ok)
+            if allocation.structure in seen:  # a rebalance can only keep the structure
+                break
+            seen.add(allocation.structure)
+            found.append((allocation, ok, f"Next best for {self.scenario.priority.value.lower()}"))
+        return found[:wanted]
+
+    def trade_off(self, best: Allocation, room: int) -> list[tuple[Allocation, bool, str]]:
+        """Return the steps of the composites/largest-class trade-off next to option 1."""
+        steps: list[tuple[Allocation, bool, str]] = []
+        # Option 1 already has the fewest composites (or the smallest largest class) under
+        # those rankings, so walking that way would only prove there is nothing there.
+        more_composites = self.scenario.priority is not Priority.SMALLEST_CLASSES
+        fewer_composites = self.scenario.priority is not Priority.FEWEST_COMPOSITES
+        up = down = best
+        while len(steps) < room and not self.timed_out and (more_composites or fewer_composites):
+            if more_composites:
+                step = self._smaller_largest(up)
+                if step is None:
+                    more_composites = False
+                else:
+                    up = step[0]
+                    steps.append(step)
+            if fewer_composites and len(steps) < room:
+                step = self._fewer_composites(down)
+                if step is None:
+                    fewer_composites = False
+                else:
+                    down = step[0]
+                    steps.append(step)
+        return steps
+
+    def _smaller_largest(self, start: Allocation) -> tuple[Allocation, bool, str] | None:
+        """Return the fewest composites that buy a smaller largest class than start's."""
+        largest = start.measure(LARGEST)
+        if largest <= self.lower_largest:
+            return None
+        limits = Limits(caps={LARGEST: largest - 1})
+        allocation, ok = self.lexicographic((COMPOSITES, LARGEST, SPREAD), limits)
+        if allocation is None:
+            return None
+        extra = allocation.measure(COMPOSITES) - start.measure(COMPOSITES)
+        reason = f"{_composites(extra)} more, for classes of at most {allocation.measure(LARGEST)}"
+        return allocation, ok, reason
+
+    def _fewer_composites(self, start: Allocation) -> tuple[Allocation, bool, str] | None:
+        """Return the smallest largest class possible with fewer composites than start."""
+        composites = start.measure(COMPOSITES)
+        if composites == 0:
+            return None
+        limits = Limits(caps={COMPOSITES: composites - 1})
+        allocation, ok = self.lexicographic((LARGEST, COMPOSITES, SPREAD), limits)
+        if allocation is None:
+            return None
+        fewer = composites - allocation.measure(COMPOSITES)
+        largest = allocation.measure(LARGEST)
+        reason = f"{_composites(fewer)} fewer, with classes of at most {largest}"
+        return allocation, ok, reason
+
+    def lexicographic(
+        self, criteria: Sequence[str], limits: Limits
+    ) -> tuple[Allocation | None, bool]:
+        """Return the allocation best by these criteria in order, and whether it is proven."""
+        caps = dict(limits.caps)
+        best: Allocation | None = None
+        for criterion in criteria:
+            if best is not None and best.measure(criterion) <= self._floor(criterion):
+                caps[criterion] = best.measure(criterion)
+                continue  # already at a bound nothing can beat: skip the solve
+            if criterion == LARGEST:
+                best, proven = self._least_largest(best, caps, limits.exclude)
+            elif criterion == SPREAD and best is not None:
+                best, proven = self._least_spread(best, caps, limits.exclude)
+            else:
+                solve = self._solve(criterion, Limits(caps, limits.exclude))
+                best = solve.allocation or best
+                proven = solve.outcome is Outcome.OPTIMAL
+            if best is None or not proven:
+                return best, False
+            caps[criterion] = best.measure(criterion)
+        return best, True
+
+    def _solve(self, minimise: str | None, limits: Limits) -> Solve:
+        """Return one solve within what is left of the time limit (noting when it ran out)."""
+        remaining = self.deadline - time.perf_counter()
+        if remaining <= 0:
+            self.timed_out = True
+            return Solve(Outcome.UNKNOWN)
+        solve, _ = self.model.solve(minimise, limits, remaining)
+        if solve.outcome in (Outcome.UNKNOWN, Outcome.FEASIBLE):
+            self.timed_out = True
+        return solve
+
+    def _least_largest(
+        self, best: Allocation | None, caps: dict[str, int], exclude: list[dict[Kind, int]]
+    ) -> tuple[Allocation | None, bool]:
+        """Return the allocation with the smallest largest class, by bisecting on a cap.
+
+        Each step is a plain feasibility model ("every class at most L"), which the solver
+        settles far faster than a model that minimises the largest class directly.
+        """
+        if best is None:
+            solve = self._solve(None, Limits(caps, exclude))
+            if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
+                return solve.allocation, False
+            best = solve.allocation
+        low, high = self.lower_largest, best.measure(LARGEST)
+        while low < high:
+            middle = (low + high) // 2
+            solve = self._solve(None, Limits({**caps, LARGEST: middle}, exclude))
+            if solve.outcome is Outcome.INFEASIBLE:
+                low = middle + 1
+            elif solve.allocation is not None and solve.outcome is Outcome.OPTIMAL:
+                best = solve.allocation
+                high = best.measure(LARGEST)
+            else:
+                return best, False
+        return best, True
+
+    def _least_spread(
+        self, best: Allocation, caps: dict[str, int], exclude: list[dict[Kind, int]]
+    ) -> tuple[Allocation, bool]:
+        """Return the allocation with the smallest spread within the caps.
+
+        Each round rebalances the best structure so far (a small linear model once the
+        structure is fixed), then asks whether any allocation has a smaller spread still;
+        "no" proves the best.
+        """
+        while True:
+            fixed = dict(best.structure)
+            rebalanced = self._solve(SPREAD, Limits(caps, fixed=fixed))
+            found = rebalanced.allocation
+            if found is not None and found.measure(SPREAD) < best.measure(SPREAD):
+                best = found
+            if best.measure(SPREAD) == 0:
+                return best, True
+            smaller = self._solve(None, Limits({**caps, SPREAD: best.measure(SPREAD) - 1}, exclude))
+            if smaller.outcome is Outcome.INFEASIBLE:
+                return best, True
+            if smaller.allocation is None or smaller.outcome is not Outcome.OPTIMAL:
+                return best, False
+            best = smaller.allocation
+
+    def _floor(self, criterion: str) -> int:
+        """Return a value of the measure that is proven unbeatable (so no solve is needed)."""
+        return self.lower_largest if criterion == LARGEST else 0
+
+    def rebalanced(self, allocation: Allocation, proven: bool) -> tuple[Allocation, bool]:
+        """Return the allocation with its structure's best balance where the ranking allows."""
+        if self.scenario.priority is not Priority.EVEN_CLASSES or not proven:
+            return allocation, proven
+        solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
+        balanced = solve.allocation
+        if balanced is None or solve.outcome is not Outcome.OPTIMAL:
+            return allocation, proven
+        before = [allocation.measure(m) for m in self.ranking]
+        after = [balanced.measure(m) for m in self.ranking]
+        return (balanced, True) if after <= before else (allocation, True)
+
+
+def _classes(scenario: Scenario, allocation: Allocation) -> list[SchoolClass]:
+    """Return the allocation's classes, each kind's children split evenly, named `K A`, ..."""
+    classes: list[SchoolClass] = []
+    for kind in kinds_in_order(scenario):
+        count = allocation.classes.get(kind, 0)
+        if count == 0:
+            continue
+        counts = [dict.fromkeys(kind, 0) for _ in range(count)]
+        turn = 0  # remainders go round-robin across grades so class totals differ by <= 1
+        for label in kind:
+            base, extra = divmod(allocation.children[kind][label], count)
+            for index in range(count):
+                counts[index][label] += base
+            for _ in range(extra):
+                counts[turn % count][label] += 1
+                turn += 1
+        name = "/".join(kind)
+        classes.extend(
+            SchoolClass(f"{name} {_letters(index)}", kind, grade_counts)
+            for index, grade_counts in enumerate(counts)
+        )
+    return classes
+
+
+def _letters(index: int) -> str:
+    """Return A, B, ..., Z, AA, AB, ... for 0, 1, 2, ..."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = string.ascii_uppercase[rest] + letters
+    return letters
+
+
+def _composites(count: int) -> str:
+    """Return "1 composite" or "N composites"."""
+    return f"{count} composite" if count == 1 else f"{count} composites"
+
+
+def kinds_in_order(scenario: Scenario) -> list[Kind]:
+    """Return the scenario's kinds in reading order: K, K/1, 1, 1/2, 2, ..."""
+    order = {g.label: i for i, g in enumerate(scenario.grades)}
+    return sorted(scenario.kinds, key=lambda k: (order[k[0]], len(k), k))
