@@ -1,0 +1,293 @@
+"""The `crunch-xl` command: parse, call workbook.py, print. The only module that prints.
+
+    crunch-xl FILE [FILE ...] [options]   plan every scenario, write the results back
+    crunch-xl template PATH               write a fresh template
+    crunch-xl watch DIR                   process workbooks dropped into a folder
+
+Exit status (SPEC section 4): 0 every scenario solved; 1 some scenario infeasible, invalid or
+timed out (results still written); 2 bad command line; 3 a file could not be read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crunch_xl import __version__
+from crunch_xl.errors import CrunchError
+from crunch_xl.model import Report, Result, Status
+from crunch_xl.plan import SOLVERS, available_solvers
+from crunch_xl.template import write_template
+from crunch_xl.workbook import Settings, exit_status, process_workbook
+from crunch_xl.writer import report_json, verdict
+
+EXIT_BAD_COMMAND = 2
+EXIT_FILE_ERROR = 3
+
+COMMANDS = ("solve", "template", "watch")
+
+app = typer.Typer(
+    name="crunch-xl",
+    help="Plan a primary school's classes from an Excel workbook (one sheet per scenario).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+STATUS_STYLE = {
+    Status.SOLVED: "green",
+    Status.INFEASIBLE: "red",
+    Status.INVALID: "red",
+    Status.TIMEOUT: "yellow",
+}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crunch-xl {__version__}")
+        raise typer.Exit()
+
+
+def _check_solver(value: str) -> str:
+    value = value.lower()
+    if value not in SOLVERS:
+        raise typer.BadParameter(f"choose one of: {', '.join(SOLVERS)}")
+    if value not in available_solvers():
+        raise typer.BadParameter(
+            f"{value} is not installed here; install it with: pip install 'crunch-xl[highs]'"
+        )
+    return value
+
+
+Files = Annotated[
+    list[Path],
+    typer.Argument(help="Workbooks (.xlsx or .xlsm) to plan; results are written into each."),
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the results here instead of into the workbook (a folder when several FILEs).",
+    ),
+]
+JsonPath = Annotated[
+    str | None,
+    typer.Option(
+        "--json", metavar="PATH", help="Also write the results as JSON to PATH ('-': stdout)."
+    ),
+]
+Alternatives = Annotated[
+    int | None,
+    typer.Option(
+        "--alternatives",
+        "-a",
+        min=1,
+        max=20,
+        help="Options per scenario (1-20), overriding every sheet's Alternatives.",
+    ),
+]
+TimeLimit = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        "-t",
+        min=0.1,
+        help="Seconds of planning allowed per scenario; past it the best found is given.",
+    ),
+]
+Solver = Annotated[
+    str,
+    typer.Option(
+        "--solver",
+        callback=_check_solver,
+        help="MIP solver: cbc (bundled, default) or highs (if highspy is installed).",
+    ),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing but errors (exit status tells).")
+]
+Version = Annotated[
+    bool,
+    typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+]
+
+
+@app.callback()
+def _root(version: Version = False) -> None:
+    """Plan a primary school's classes from an Excel workbook (one sheet per scenario)."""
+
+
+@app.command("solve")
+def solve(
+    files: Files,
+    output: Output = None,
+    json_path: JsonPath = None,
+    alternatives: Alternatives = None,
+    time_limit: TimeLimit = 30.0,
+    solver: Solver = "cbc",
+    quiet: Quiet = False,
+) -> None:
+    """Plan every scenario of each workbook and write the results back (the default command)."""
+    if output is not None and len(files) > 1 and not output.is_dir():
+        _fail_usage("--output must be an existing folder when several workbooks are given.")
+    human = Console(stderr=json_path == "-" or quiet)
+    errors = Console(stderr=True)
+    settings = Settings(alternatives, time_limit, solver)
+    reports: list[Report] = []
+    failed = False
+    with _progress(errors, quiet) as progress:
+        for path in files:
+            task = progress.add_task(f"{path.name}", total=None)
+
+            def advance(
+                sheet: str, index: int, total: int, task: int = task, name: str = path.name
+            ) -> None:
+                progress.update(task, description=f"{name}: {sheet}", total=total)
+                progress.update(task, completed=index)
+
+            target = output / path.name if output is not None and output.is_dir() else output
+            try:
+                report = process_workbook(path, output=target, settings=settings, progress=advance)
+            except CrunchError as error:
+                errors.print(f"[red]crunch-xl:[/] {error}", highlight=False)
+                failed = True
+                continue
+            finally:
+                progress.remove_task(task)
+            reports.append(report)
+    if not quiet:
+        for report in reports:
+            _show(human, report)
+    if json_path is not None:
+        _write_json(reports, json_path, errors)
+    if failed:
+        raise typer.Exit(EXIT_FILE_ERROR)
+    raise typer.Exit(exit_status(reports))
+
+
+@app.command("template")
+def template(
+    path: Annotated[Path, typer.Argument(help="Where to write the template (.xlsx).")],
+    force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a fresh template: instructions, a filled example and a blank scenario sheet."""
+    if path.suffix.lower() != ".xlsx":
+        _fail_usage("the template is an .xlsx workbook: give a PATH ending in .xlsx")
+    if path.exists() and not force:
+        _fail_usage(f"{path} exists; use --force to replace it")
+    try:
+        write_template(path)
+    except OSError as error:
+        Console(stderr=True).print(f"[red]crunch-xl:[/] cannot write {path}: {error.strerror}")
+        raise typer.Exit(EXIT_FILE_ERROR) from None
+    typer.echo(f"Template written to {path}")
+
+
+def _progress(console: Console, quiet: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} scenarios"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    )
+
+
+def _show(console: Console, report: Report) -> None:
+    """Print one workbook's results: a table of scenarios, then reasons and notes."""
+    table = Table(title=str(report.file), title_justify="left")
+    for header in ("Sheet", "Status", "Best plan", "Seconds"):
+        table.add_column(header, justify="right" if header == "Seconds" else "left")
+    for result in report.results:
+        style = STATUS_STYLE[result.status]
+        table.add_row(
+            result.sheet,
+            f"[{style}]{result.status.value}[/]",
+            _best(result),
+            f"{result.seconds:.2f}",
+        )
+    console.print(table)
+    for result in report.results:
+        if result.status is not Status.SOLVED:
+            console.print(f"[bold]{result.sheet}:[/] {result.message}", highlight=False)
+            for suggestion in result.suggestions:
+                console.print(f"  - {suggestion.text}", highlight=False)
+        for warning in result.warnings:
+            console.print(f"[yellow]{result.sheet}: warning:[/] {warning}", highlight=False)
+    for note in report.notes:
+        console.print(f"Note: {note}", highlight=False)
+    if report.output is not None:
+        console.print(f"Results written to {report.output}", highlight=False)
+
+
+def _best(result: Result) -> str:
+    if not result.options:
+        return verdict(result) if result.status is Status.INVALID else "-"
+    best = result.options[0]
+    composites = "1 composite" if best.composites == 1 else f"{best.composites} composites"
+    return (
+        f"{len(best.classes)} classes, {composites}, largest {best.largest}, "
+        f"spread {best.spread} ({len(result.options)} options)"
+    )
+
+
+def _write_json(reports: list[Report], path: str, errors: Console) -> None:
+    text = json.dumps(report_json(reports), indent=2, ensure_ascii=False)
+    if path == "-":
+        sys.stdout.write(text + "\n")
+        return
+    try:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        errors.print(f"[red]crunch-xl:[/] cannot write {path}: {error.strerror}")
+        raise typer.Exit(EXIT_FILE_ERROR) from None
+
+
+def _fail_usage(message: str) -> None:
+    Console(stderr=True).print(f"[red]crunch-xl:[/] {message}", highlight=False)
+    raise typer.Exit(EXIT_BAD_COMMAND)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return its exit status (never shows a traceback)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version"):
+        args.insert(0, "solve")  # `crunch-xl plan.xlsx` means `crunch-xl solve plan.xlsx`
+    try:
+        status = app(args, prog_name="crunch-xl", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except SystemExit as done:  # click's own exits (usage errors print before raising)
+        return done.code if isinstance(done.code, int) else EXIT_BAD_COMMAND
+    except (KeyboardInterrupt, typer.Abort):
+        Console(stderr=True).print("crunch-xl: stopped; no workbook was left half-written.")
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback
+        show = getattr(error, "show", None)
+        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
+            show()  # a usage error from Typer's click: print it as click would
+            return EXIT_BAD_COMMAND
+        Console(stderr=True).print(
+            f"[red]crunch-xl: internal error:[/] {type(error).__name__}: {error}. "
+            "Your workbook was not changed. Please report this.",
+            highlight=False,
+        )
+        return EXIT_FILE_ERROR
+    return status if isinstance(status, int) else 0
+
+
+def run() -> None:
+    """Entry point of the `crunch-xl` script."""
+    sys.exit(main())

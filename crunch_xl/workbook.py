@@ -1,0 +1,192 @@
+"""process_workbook(path, ...) -> Report: read every scenario, plan it, write the results safely.
+
+The user's workbook is never half-written: results go to a temporary file in the destination's
+folder, which then replaces the destination in one step. When writing into the original would
+lose something of the user's (see package.py), or the workbook is open in Excel or LibreOffice
+(its lock file sits beside it), the original is left alone and the results go to
+``NAME.results.xlsx`` beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from crunch_xl import explain, plan, reader, writer
+from crunch_xl.errors import CrunchError, InputError, WorkbookError
+from crunch_xl.model import Report, Result, Scenario, Status
+from crunch_xl.package import inspect_package
+
+#: Called before each scenario is planned: (sheet name, index from 0, number of scenarios).
+Progress = Callable[[str, int, int], None]
+
+#: Suffixes crunch-xl reads and writes.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How to plan: alternatives override, time limit per scenario and solver."""
+
+    alternatives: int | None = None
+    time_limit: float = 30.0
+    solver: str = "cbc"
+
+
+def plan_workbook(
+    source: Path | BinaryIO,
+    settings: Settings = Settings(),
+    progress: Progress | None = None,
+) -> Report:
+    """Return every scenario sheet's result, planned but not written anywhere.
+
+    This is the library entry point: it takes a path or a binary stream, reads nothing else
+    and writes nothing. Raises WorkbookError when the file cannot be read at all.
+    """
+    name = Path(source) if isinstance(source, str | Path) else Path(_stream_name(source))
+    info = inspect_package(source)
+    if not isinstance(source, str | Path):
+        source.seek(0)
+    read = reader.read_workbook(source)
+    report = Report(file=name, notes=list(read.notes), lost=list(info.lost))
+    scenarios = [item for item in read.items if isinstance(item, Scenario)]
+    done = 0
+    for item in read.items:
+        if isinstance(item, InputError):
+            report.results.append(_invalid(item))
+            continue
+        if progress is not None:
+            progress(item.name, done, len(scenarios))
+        report.results.append(plan_scenario(item, settings))
+        done += 1
+    if not read.items:
+        report.notes.append(
+            "No scenario sheet was found (a sheet with Teachers and a Grade table)."
+        )
+    return report
+
+
+def plan_scenario(scenario: Scenario, settings: Settings = Settings()) -> Result:
+    """Return one scenario's result, with reasons and repairs when it cannot work."""
+    if settings.alternatives is not None:
+        scenario = dataclasses.replace(scenario, alternatives=settings.alternatives)
+    result = plan.plan(scenario, time_limit=settings.time_limit, solver=settings.solver)
+    result.warnings = explain.warnings(scenario)
+    if result.status is Status.INFEASIBLE:
+        result.message, result.suggestions = explain.explain(
+            scenario, time_limit=settings.time_limit, solver=settings.solver
+        )
+    return result
+
+
+def process_workbook(
+    source: Path,
+    *,
+    output: Path | None = None,
+    settings: Settings = Settings(),
+    progress: Progress | None = None,
+) -> Report:
+    """Return the report of planning a workbook and writing its results (in place or to output).
+
+    Raises WorkbookError when the workbook cannot be read, or the results cannot be written
+    anywhere; the original workbook is intact in every case.
+    """
+    source = Path(source)
+    if source.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise WorkbookError(
+            f"{source.name}: crunch-xl reads Excel workbooks (.xlsx or .xlsm); "
+            "save it from Excel in that format."
+        )
+    if not source.is_file():
+        raise WorkbookError(f"{source}: no such workbook.")
+    report = plan_workbook(source, settings, progress)
+    destination = Path(output) if output is not None else source
+    if destination.resolve() == source.resolve():
+        reason = _why_not_in_place(source, report)
+        if reason:
+            destination = beside(source)
+            report.notes.append(f"{reason} The results were written to {destination.name}.")
+    report.output = destination
+    try:
+        save_atomically(source, report, destination)
+    except WorkbookError:
+        if destination != source:
+            raise
+        # Windows keeps a workbook that is open in Excel locked against replacing.
+        destination = beside(source)
+        report.output = destination
+        report.notes.append(
+            f"{source.name} could not be replaced (is it open in another program?). "
+            f"The results were written to {destination.name}."
+        )
+        save_atomically(source, report, destination)
+    return report
+
+
+def beside(source: Path) -> Path:
+    """Return where results go when the original is not written: NAME.results.xlsx (or .xlsm)."""
+    suffix = source.suffix.lower() if source.suffix.lower() in WORKBOOK_SUFFIXES else ".xlsx"
+    return source.with_name(f"{source.stem}.results{suffix}")
+
+
+def lock_file(workbook: Path) -> Path | None:
+    """Return the lock file Excel or LibreOffice keeps beside an open workbook, if any."""
+    name = workbook.name
+    for candidate in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
+        path = workbook.with_name(candidate)
+        if path.exists():
+            return path
+    return None
+
+
+def save_atomically(source: Path, report: Report, destination: Path) -> None:
+    """Write the results to destination through a temporary file that replaces it in one step."""
+    temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.crunch-xl.tmp")
+    try:
+        writer.write_results(source, report, temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, destination)
+    except CrunchError:
+        raise
+    except OSError as error:
+        raise WorkbookError(
+            f"{destination.name}: the results could not be written ({error.strerror or error}); "
+            f"{source.name} was not changed."
+        ) from error
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def exit_status(reports: list[Report]) -> int:
+    """Return the command's exit status for these reports: 0 all solved, else 1 (SPEC 4)."""
+    return 0 if reports and all(r.all_solved for r in reports) else 1
+
+
+def _why_not_in_place(source: Path, report: Report) -> str:
+    """Return why results must not be written into the original ("" when they may)."""
+    lock = lock_file(source)
+    if lock is not None:
+        return f"{source.name} is open in a spreadsheet program ({lock.name} is beside it)."
+    if report.lost:
+        return (
+            f"Writing into {source.name} would lose: {'; '.join(report.lost)}; "
+            "the original was left untouched."
+        )
+    return ""
+
+
+def _invalid(error: InputError) -> Result:
+    """Return the result of a sheet whose input is wrong: every wrong cell, what is expected."""
+    return Result(error.sheet, Status.INVALID, str(error))
+
+
+def _stream_name(stream: BinaryIO) -> str:
+    name = getattr(stream, "name", None)
+    return Path(name).name if isinstance(name, str) else "workbook.xlsx"
