@@ -17,12 +17,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from crunch_xl import __version__
 from crunch_xl.errors import CrunchError
-from crunch_xl.model import Report, Result, Status
+from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.plan import SOLVERS, available_solvers
 from crunch_xl.template import write_template
 from crunch_xl.workbook import Settings, exit_status, process_workbook
@@ -69,7 +76,10 @@ def _check_solver(value: str) -> str:
 
 Files = Annotated[
     list[Path],
-    typer.Argument(help="Workbooks (.xlsx or .xlsm) to plan; results are written into each."),
+    typer.Argument(
+        metavar="FILE",
+        help="Workbooks (.xlsx or .xlsm) to plan; results are written into each.",
+    ),
 ]
 Output = Annotated[
     Path | None,
@@ -149,7 +159,7 @@ def solve(
             task = progress.add_task(f"{path.name}", total=None)
 
             def advance(
-                sheet: str, index: int, total: int, task: int = task, name: str = path.name
+                sheet: str, index: int, total: int, task: TaskID = task, name: str = path.name
             ) -> None:
                 progress.update(task, description=f"{name}: {sheet}", total=total)
                 progress.update(task, completed=index)
@@ -176,7 +186,9 @@ def solve(
 
 @app.command("template")
 def template(
-    path: Annotated[Path, typer.Argument(help="Where to write the template (.xlsx).")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Where to write the template (.xlsx).")
+    ],
     force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a fresh template: instructions, a filled example and a blank scenario sheet."""
@@ -223,13 +235,23 @@ def _show(console: Console, report: Report) -> None:
         if result.status is not Status.SOLVED:
             console.print(f"[bold]{result.sheet}:[/] {result.message}", highlight=False)
             for suggestion in result.suggestions:
-                console.print(f"  - {suggestion.text}", highlight=False)
+                console.print(f"  - {_suggestion(suggestion)}", highlight=False)
         for warning in result.warnings:
             console.print(f"[yellow]{result.sheet}: warning:[/] {warning}", highlight=False)
     for note in report.notes:
         console.print(f"Note: {note}", highlight=False)
     if report.output is not None:
         console.print(f"Results written to {report.output}", highlight=False)
+
+
+def _suggestion(suggestion: Suggestion) -> str:
+    """Return a repair suggestion with what option 1 would then look like, when known."""
+    if suggestion.composites is None or suggestion.largest is None:
+        return suggestion.text
+    composites = (
+        "1 composite" if suggestion.composites == 1 else f"{suggestion.composites} composites"
+    )
+    return f"{suggestion.text} (then: {composites}, largest class {suggestion.largest})"
 
 
 def _best(result: Result) -> str:

@@ -39,7 +39,7 @@ class Settings:
 
 
 def plan_workbook(
-    source: Path | BinaryIO,
+    source: str | Path | BinaryIO,
     settings: Settings = Settings(),
     progress: Progress | None = None,
 ) -> Report:
@@ -48,10 +48,11 @@ def plan_workbook(
     This is the library entry point: it takes a path or a binary stream, reads nothing else
     and writes nothing. Raises WorkbookError when the file cannot be read at all.
     """
-    name = Path(source) if isinstance(source, str | Path) else Path(_stream_name(source))
-    info = inspect_package(source)
-    if not isinstance(source, str | Path):
-        source.seek(0)
+    if isinstance(source, str | Path):
+        source = name = Path(source)
+    else:
+        name = Path(_stream_name(source))
+    info = inspect_package(source)  # puts a stream back where it was
     read = reader.read_workbook(source)
     report = Report(file=name, notes=list(read.notes), lost=list(info.lost))
     scenarios = [item for item in read.items if isinstance(item, Scenario)]
