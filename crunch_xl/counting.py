@@ -19,6 +19,10 @@ that are minimised (largest, range, spread) use *levels*: one binary per possibl
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -149,6 +153,10 @@ class CountingModel:
 
     def solve(self, minimise: str | None, limits: Limits, seconds: float) -> tuple[Solve, int]:
         """Return the solve minimising a measure (None: any valid allocation) and its value."""
+        if limits.fixed is None and any(self.fewest[k] > self.most[k] for k in self.kinds):
+            # A kind must run more classes than its children or teachers can ever form
+            # (most is a proven bound), so nothing obeys the rules; no solver needed.
+            return Solve(Outcome.INFEASIBLE), 0
         problem = pulp.LpProblem("classes", pulp.LpMinimize)
         n, c, totals = self._counting(problem, limits)
         measures = self._measures(problem, n, totals, limits, minimise)
@@ -176,9 +184,9 @@ class CountingModel:
             low, high = self.fewest[kind], self.most[kind]
             if limits.fixed is not None:
                 low = high = limits.fixed.get(kind, 0)
-            n[kind] = pulp.LpVariable(f"classes_{name}", low, high, cat=pulp.LpInteger)
+            n[kind] = problem.add_variable(f"classes_{name}", low, high, cat=pulp.LpInteger)
             c[kind] = {
-                label: pulp.LpVariable(
+                label: problem.add_variable(
                     f"children_{name}_{self.names[(label,)]}",
                     0,
                     self.children[label],
@@ -272,11 +280,11 @@ class CountingModel:
             count = structure.get(kind, 0)
             name = f"{self.names[kind]}_{index}"
             if count < self.most[kind]:
-                more = pulp.LpVariable(f"more_{name}", cat=pulp.LpBinary)
+                more = problem.add_variable(f"more_{name}", cat=pulp.LpBinary)
                 problem += var >= count + 1 - (count + 1) * (1 - more), f"more_{name}"
                 changes.append(more)
             if count > 0:
-                fewer = pulp.LpVariable(f"fewer_{name}", cat=pulp.LpBinary)
+                fewer = problem.add_variable(f"fewer_{name}", cat=pulp.LpBinary)
                 span = self.most[kind] - count + 1
                 problem += var <= count - 1 + span * (1 - fewer), f"fewer_{name}"
                 changes.append(fewer)
@@ -312,7 +320,7 @@ class CountingModel:
             self._spread_windows(problem, n, totals, caps, caps[SPREAD], top)
             wanted.discard(SPREAD)
         if SPREAD in wanted:
-            spread = pulp.LpVariable("spread", 0, top, pulp.LpInteger)
+            spread = problem.add_variable("spread", 0, top, pulp.LpInteger)
             for label in self.labels:
                 kinds = [k for k in usable if label in k]
                 if not kinds or self.children[label] == 0:
@@ -334,7 +342,7 @@ class CountingModel:
     def _spread_windows(
         self,
         problem: pulp.LpProblem,
-        n: _Classes,
+        n: Mapping[Kind, pulp.LpVariable],
         totals: Mapping[Kind, pulp.LpAffineExpression],
         caps: Mapping[str, int],
         spread: int,
@@ -348,23 +356,41 @@ class CountingModel:
         relaxation than switching the bounds on and off with large constants.
         """
         usable = [k for k in self.kinds if self.most[k] > 0]
-        for label in self.labels:
-            kinds = [k for k in usable if label in k]
-            if not kinds or self.children[label] == 0:
+        groups = [
+            (self.names[(label,)], [k for k in usable if label in k])
+            for label in self.labels
+            if self.children[label] > 0
+        ]
+        self._windows(problem, n, totals, caps, groups, spread, top)
+
+    def _windows(
+        self,
+        problem: pulp.LpProblem,
+        n: Mapping[Kind, pulp.LpVariable],
+        totals: Mapping[Kind, pulp.LpAffineExpression],
+        caps: Mapping[str, int],
+        groups: list[tuple[str, list[Kind]]],
+        spread: int,
+        top: int,
+    ) -> None:
+        """Keep the classes of each group of kinds within one window of sizes (see above)."""
+        for name, kinds in groups:
+            if not kinds:
                 continue
             low = max(min(self.limits[k][0] for k in kinds), caps.get(SMALLEST, 0))
             high = min(top, max(self.limits[k][1] for k in kinds))
             if high - low <= spread:
-                continue  # every size this grade can have already fits one window
-            name = self.names[(label,)]
+                continue  # every size these kinds can have already fits one window
             starts = {
-                a: pulp.LpVariable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
+                a: problem.add_variable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
                 for a in range(low, high - spread + 1)
             }
             problem += pulp.lpSum(starts.values()) == 1, f"one_window_{name}"
             for kind in kinds:
                 part = {
-                    a: pulp.LpVariable(f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind])
+                    a: problem.add_variable(
+                        f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind]
+                    )
                     for a in starts
                 }
                 where = f"{name}_{self.names[kind]}"
@@ -398,8 +424,8 @@ class CountingModel:
         measures: dict[str, pulp.LpAffineExpression] = {
             COMPOSITES: pulp.lpSum(count for k, count in used.items() if len(k) > 1)
         }
-        largest = pulp.LpVariable("largest", 0, top, pulp.LpInteger)
-        smallest = pulp.LpVariable("smallest", 0, top, pulp.LpInteger)
+        largest = problem.add_variable("largest", 0, top, pulp.LpInteger)
+        smallest = problem.add_variable("smallest", 0, top, pulp.LpInteger)
         for kind, count in used.items():
             name = self.names[kind]
             problem += totals[kind] <= count * largest, f"largest_{name}"
@@ -407,15 +433,15 @@ class CountingModel:
         measures[LARGEST] = largest
         measures[SMALLEST] = -smallest
         measures[RANGE] = largest - smallest
-        spread = pulp.LpVariable("spread", 0, top, pulp.LpInteger)
+        spread = problem.add_variable("spread", 0, top, pulp.LpInteger)
         if wanted & {SPREAD, BALANCE}:
             for label in self.labels:
                 kinds = [k for k in used if label in k]
                 if not kinds:
                     continue
                 name = self.names[(label,)]
-                most = pulp.LpVariable(f"largest_{name}", 0, top, pulp.LpInteger)
-                least = pulp.LpVariable(f"smallest_{name}", 0, top, pulp.LpInteger)
+                most = problem.add_variable(f"largest_{name}", 0, top, pulp.LpInteger)
+                least = problem.add_variable(f"smallest_{name}", 0, top, pulp.LpInteger)
                 for kind in kinds:
                     problem += (
                         totals[kind] <= used[kind] * most,
@@ -461,9 +487,10 @@ class CountingModel:
     def _run(self, problem: pulp.LpProblem, n: _Classes, c: _Children, seconds: float) -> Solve:
         seconds = max(seconds, 0.05)
         if self.solver == "highs":
+            _silence_highs_banner()
             solver: pulp.LpSolver = pulp.HiGHS(msg=False, timeLimit=seconds)
         else:
-            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=seconds)
+            solver = _bundled_cbc(timeLimit=seconds)
         try:
             problem.solve(solver)
         except pulp.PulpSolverError:
@@ -534,9 +561,9 @@ def _largest_levels(
     Level v is a binary "the bound reaches v"; while it is 0, every kind keeps T <= (v-1)·n.
     """
     items = [i for i in items if i.most > 0]
-    levels = []
+    levels: list[pulp.LpVariable] = []
     for v in range(low + 1, high + 1):
-        level = pulp.LpVariable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
+        level = problem.add_variable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
         if levels:
             problem += level <= levels[-1], f"{name}_levels_in_order_{v}"
         for item in items:
@@ -561,9 +588,9 @@ def _smallest_levels(
     Level v is a binary "the bound reaches v"; once it is 1, every kind keeps T >= v·n.
     """
     items = [i for i in items if i.most > 0]
-    levels = []
+    levels: list[pulp.LpVariable] = []
     for v in range(low + 1, high + 1):
-        level = pulp.LpVariable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
+        level = problem.add_variable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
         if levels:
             problem += level <= levels[-1], f"{name}_levels_in_order_{v}"
         for item in items:
@@ -587,12 +614,57 @@ def _safe(kind: Kind) -> str:
     return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in "_".join(kind))
 
 
+def _bundled_cbc(**options: float) -> pulp.LpSolver:
+    """Return pulp's bundled CBC (the default solver), without its deprecation warning.
+
+    pulp 3.3 deprecates PULP_CBC_CMD in favour of a separately installed CBC; we pin pulp<4
+    precisely to keep the bundled binary, so the warning says nothing our users can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
+        )
+        return pulp.PULP_CBC_CMD(msg=False, **options)
+
+
 def available_solvers() -> list[str]:
     """Return the solvers that can run here (CBC is bundled with pulp)."""
-    found = ["cbc"] if pulp.PULP_CBC_CMD(msg=False).available() else []
+    found = ["cbc"] if _bundled_cbc().available() else []
     try:
+        _silence_highs_banner()
         if pulp.HiGHS(msg=False).available():
             found.append("highs")
     except pulp.PulpSolverError:
         pass
     return found
+
+
+_banner_lock = threading.Lock()
+_banner_shown = False
+
+
+def _silence_highs_banner() -> None:
+    """Let HiGHS print its start-up banner once, into nothing, so no later solve prints it.
+
+    highspy writes the banner to the process's standard output (file descriptor 1, not
+    sys.stdout) the first time a solver is built, whatever msg says; the library never prints,
+    and `crunch-xl --json -` needs clean standard output.
+    """
+    global _banner_shown
+    with _banner_lock:
+        if _banner_shown:
+            return
+        _banner_shown = True
+        try:
+            import highspy
+        except ImportError:
+            return
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as nothing:
+                os.dup2(nothing.fileno(), 1)
+                with contextlib.suppress(Exception):
+                    highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)

@@ -10,9 +10,11 @@ solver, which makes option 1 proven best. Alternatives:
 2. then the next-best structures by the ranking, each new solve forbidding every structure
    already shown.
 
-Each of those is rebalanced by construction (no allocation of its structure has a smaller
-largest class, or the same largest class and a smaller spread), because its last two criteria
-are largest-then-spread or are capped at values no allocation of the structure can beat. Under
+Option 1 and the next-best options are rebalanced by construction (no allocation of their
+structure has a smaller largest class, or the same largest class and a smaller spread), because
+their last two criteria are largest-then-spread or are capped at values no allocation of the
+structure can beat. A trade-off step proves its composites and largest class only, then is
+rebalanced within its own structure (the spread proof is the costliest solve). Under
 "Even classes" the last criteria are range then spread, so each option is rebalanced explicitly
 and the rebalanced allocation kept whenever it is not worse under the ranking.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import string
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from crunch_xl.counting import (
     BALANCE,
@@ -133,11 +135,11 @@ class _Planner:
                 seen.add(allocation.structure)
                 found.append((allocation, ok, reason))
         while len(found) < wanted and not self.timed_out:
-            exclude = [dict(structure) for structure in seen]
-            allocation, ok = self.lexicographic(self.ranking, Limits(exclude=exclude))
-            if allocation is None:
+            exclude: list[Mapping[Kind, int]] = [dict(structure) for structure in seen]
+            candidate, ok = self.lexicographic(self.ranking, Limits(exclude=exclude))
+            if candidate is None:
                 break
-            allocation, ok = self.rebalanced(allocation, ok)
+            allocation, ok = self.rebalanced(candidate, ok)
             if allocation.structure in seen:  # a rebalance can only keep the structure
                 break
             seen.add(allocation.structure)
@@ -175,7 +177,8 @@ class _Planner:
         if largest <= self.lower_largest:
             return None
         limits = Limits(caps={LARGEST: largest - 1})
-        allocation, ok = self.lexicographic((COMPOSITES, LARGEST, SPREAD), limits)
+        allocation, ok = self.lexicographic((COMPOSITES, LARGEST), limits)
+        allocation, ok = self.step_rebalanced(allocation, ok)
         if allocation is None:
             return None
         extra = allocation.measure(COMPOSITES) - start.measure(COMPOSITES)
@@ -188,13 +191,32 @@ class _Planner:
         if composites == 0:
             return None
         limits = Limits(caps={COMPOSITES: composites - 1})
-        allocation, ok = self.lexicographic((LARGEST, COMPOSITES, SPREAD), limits)
+        allocation, ok = self.lexicographic((LARGEST, COMPOSITES), limits)
+        allocation, ok = self.step_rebalanced(allocation, ok)
         if allocation is None:
             return None
         fewer = composites - allocation.measure(COMPOSITES)
         largest = allocation.measure(LARGEST)
         reason = f"{_composites(fewer)} fewer, with classes of at most {largest}"
         return allocation, ok, reason
+
+    def step_rebalanced(
+        self, allocation: Allocation | None, proven: bool
+    ) -> tuple[Allocation | None, bool]:
+        """Return a trade-off step with its structure's smallest largest class, then spread.
+
+        A step only has to show what a number of composites buys (both proven by the stages
+        before); which structure shows it is free, so it is rebalanced within its own structure
+        instead of searching every structure for the smallest spread, the costliest proof.
+        Its composites and largest class cannot change: no allocation with that many
+        composites has a smaller largest class.
+        """
+        if allocation is None or not proven:
+            return allocation, proven
+        solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
+        if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
+            return allocation, False
+        return solve.allocation, True
 
     def lexicographic(
         self, criteria: Sequence[str], limits: Limits
@@ -231,7 +253,7 @@ class _Planner:
         return solve
 
     def _least_largest(
-        self, best: Allocation | None, caps: dict[str, int], exclude: list[dict[Kind, int]]
+        self, best: Allocation | None, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
     ) -> tuple[Allocation | None, bool]:
         """Return the allocation with the smallest largest class, by bisecting on a cap.
 
@@ -257,7 +279,7 @@ class _Planner:
         return best, True
 
     def _least_spread(
-        self, best: Allocation, caps: dict[str, int], exclude: list[dict[Kind, int]]
+        self, best: Allocation, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
     ) -> tuple[Allocation, bool]:
         """Return the allocation with the smallest spread within the caps.
 
