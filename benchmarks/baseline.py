@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pulp
 
+from crunch_xl.counting import bundled_cbc
 from crunch_xl.model import Kind, Option, Scenario, SchoolClass, Status
 
 #: The appendix's "big number" for switching the composite minimum off in unused classes.
@@ -160,7 +161,7 @@ def _solve(
 ) -> _Solve:
     """Return one run of the bundled CBC on the model with one kind's weights raised (or none)."""
     problem, y, x = _build_model(scenario, classes, heavy)
-    problem.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+    problem.solve(bundled_cbc(timeLimit=time_limit))
     if problem.status == pulp.LpStatusInfeasible:
         return _Solve(Status.INFEASIBLE, False, [])
     if problem.status != pulp.LpStatusOptimal:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import pulp
 
+from crunch_xl.counting import available_solvers, bundled_cbc
 from crunch_xl.model import Composite, Grade, Kind, Priority, Scenario
 
 #: Schools generated per family (each gives three scenarios).
@@ -106,9 +107,9 @@ def fewest_classes(scenario: Scenario, *, at_least: int = 0) -> int | None:
 
 def _solver() -> pulp.LpSolver:
     """Return HiGHS where installed (much quicker on these models), else the bundled CBC."""
-    if pulp.HiGHS().available():
+    if "highs" in available_solvers():  # quiets HiGHS's banner too
         return pulp.HiGHS(msg=False, timeLimit=SOLVER_SECONDS)
-    return pulp.PULP_CBC_CMD(msg=False, timeLimit=SOLVER_SECONDS)
+    return bundled_cbc(timeLimit=SOLVER_SECONDS)
 
 
 def fits(scenario: Scenario) -> bool:

@@ -2,14 +2,14 @@
 
     python -m benchmarks.watch_latency [--count 6] [--settle 1.0] [--workbook PATH]
 
-For each observer (file-system events, then --polling) and each way a file arrives (copied in
-place in several writes, or written elsewhere and renamed in, as Excel, browsers and ``mv``
-do), a fresh temporary folder is watched with ``watch_folder`` and COUNT copies of the workbook
-are dropped one after another. A file is "complete" when its last byte is written and it is
-closed; done/ is watched independently every 10 ms, and since results are moved there in one
-rename, a file appearing in done/ is whole. Printed: each file's latency, median and max, and
-the time ``process_workbook`` alone takes on the same workbook, so the watcher's own share
-(settle time, polling, moves) is what is left.
+For each observer (file-system events, then --polling) and each way a file arrives (copied
+in place in several writes, or written under a hidden name in DIR and renamed, as rsync, Excel
+and browsers do), a fresh temporary folder is watched with ``watch_folder`` and COUNT copies of
+the workbook are dropped one after another. A file is "complete" when its last byte is written
+and it is closed; done/ is watched independently every 10 ms, and since results are moved there
+in one rename, a file appearing in done/ is whole. Printed: each file's latency, median and
+max, and the time ``process_workbook`` alone takes on the same workbook, so the watcher's own
+share (settle time, polling, moves) is what is left.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def planning_seconds(data: bytes, settings: Settings) -> float:
 
 def arrive(path: Path, data: bytes, how: str, pause: float) -> float:
     """Return when the file became complete in DIR, after it arrived ``how`` (copy or move)."""
-    target = path if how == "copy" else path.parent.parent / f"{path.name}.part"
+    # Like rsync, Excel and browsers: written under a hidden name in DIR, then renamed.
+    target = path if how == "copy" else path.with_name(f".{path.name}.part")
     step = -(-len(data) // CHUNKS)
     with open(target, "wb") as handle:
         for start in range(0, len(data), step):

@@ -490,7 +490,7 @@ class CountingModel:
             _silence_highs_banner()
             solver: pulp.LpSolver = pulp.HiGHS(msg=False, timeLimit=seconds)
         else:
-            solver = _bundled_cbc(timeLimit=seconds)
+            solver = bundled_cbc(timeLimit=seconds)
         try:
             problem.solve(solver)
         except pulp.PulpSolverError:
@@ -614,7 +614,7 @@ def _safe(kind: Kind) -> str:
     return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in "_".join(kind))
 
 
-def _bundled_cbc(**options: float) -> pulp.LpSolver:
+def bundled_cbc(**options: float) -> pulp.LpSolver:
     """Return pulp's bundled CBC (the default solver), without its deprecation warning.
 
     pulp 3.3 deprecates PULP_CBC_CMD in favour of a separately installed CBC; we pin pulp<4
@@ -629,7 +629,7 @@ def _bundled_cbc(**options: float) -> pulp.LpSolver:
 
 def available_solvers() -> list[str]:
     """Return the solvers that can run here (CBC is bundled with pulp)."""
-    found = ["cbc"] if _bundled_cbc().available() else []
+    found = ["cbc"] if bundled_cbc().available() else []
     try:
         _silence_highs_banner()
         if pulp.HiGHS(msg=False).available():

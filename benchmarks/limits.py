@@ -1,0 +1,293 @@
+"""Huge inputs: time and peak memory of reading, planning and writing (issue 6, "Limits").
+
+Usage (from the repository root):
+
+    python benchmarks/limits.py [--time-limit 2] [--only 100-sheets] [--markdown]
+
+Cases (fixed numbers, no randomness):
+
+- ``100-sheets``: one workbook with 100 scenario sheets, a 450-child K-6 school each, teachers
+  from 18 to 24 (some sheets infeasible, so the explanations are timed too);
+- ``20-grades``: one scenario with 20 grades and 3,000 children, every adjacent pair allowed
+  as a composite;
+- ``5000-children``: a K-12 school of 5,000 children with pair and triple composites.
+
+Each case runs in a fresh Python process, so its peak resident memory is its own. Phases:
+*read* (package inspection and ``read_workbook``), *plan* (``plan_scenario`` for every
+sheet, with the time limit given) and *write* (``save_atomically``: the result sheets written
+into the workbook through a temporary file, as the command does).
+
+The phases run twice. The first run gives the seconds and the peak resident set of the
+process so far (``resource.getrusage``; "n/a" on Windows). The second run, under
+``tracemalloc``, gives the Python heap peak of each phase: tracemalloc slows openpyxl four-
+to fivefold, so its run is never timed. The solver (CBC) is a separate process and counts in
+neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    # Run as a script: make the repository root importable so `benchmarks` is a package.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from openpyxl import Workbook
+
+from crunch_xl import reader
+from crunch_xl.model import Report, Scenario
+from crunch_xl.package import inspect_package
+from crunch_xl.template import fill_scenario_sheet
+from crunch_xl.workbook import Settings, plan_scenario, save_atomically
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+MEGABYTE = 1024 * 1024
+
+#: A scenario sheet as ``fill_scenario_sheet`` takes it (grades and composites as rows).
+Sheet = dict[str, Any]
+
+# The 450-child primary school of the sample workbook: 21 teachers fit without composites,
+# 20 need one, 18 cannot hold everyone.
+PRIMARY = [("K", 62, 15, 22), ("1", 66, 15, 24), ("2", 64, 15, 24), ("3", 68, 18, 27),
+           ("4", 63, 18, 27), ("5", 65, 18, 30), ("6", 62, 18, 30)]  # fmt: skip
+
+
+def _adjacent(labels: list[str], size: int) -> list[tuple[str]]:
+    """Return the composite rows of every run of ``size`` consecutive grades."""
+    return [("/".join(labels[n : n + size]),) for n in range(len(labels) - size + 1)]
+
+
+def hundred_sheets() -> dict[str, Sheet]:
+    """Return 100 scenario sheets of the 450-child school with 18-24 teachers."""
+    labels = [grade[0] for grade in PRIMARY]
+    sheets = {}
+    for number in range(100):
+        teachers = 18 + number % 7
+        sheets[f"Plan {number + 1:03d} ({teachers} teachers)"] = {
+            "teachers": teachers,
+            "use_every_teacher": "Yes",
+            "composite_minimum": 6,
+            "alternatives": 3,
+            "grades": PRIMARY,
+            "composites": _adjacent(labels, 2),
+        }
+    return sheets
+
+
+def twenty_grades() -> dict[str, Sheet]:
+    """Return one scenario of 20 grades, 150 children each, adjacent pairs allowed."""
+    labels = ["K", *map(str, range(1, 20))]
+    grades = [(label, 140 + (7 * n) % 21, 15, 25 + n % 6) for n, label in enumerate(labels)]
+    return {
+        "20 grades": {
+            "teachers": 130,
+            "use_every_teacher": "No",
+            "composite_minimum": 4,
+            "alternatives": 3,
+            "grades": grades,
+            "composites": _adjacent(labels, 2),
+        }
+    }
+
+
+def five_thousand_children() -> dict[str, Sheet]:
+    """Return one K-12 scenario of exactly 5,000 children with pair and triple composites."""
+    labels = ["K", *map(str, range(1, 13))]
+    children = [385 + (n * 5) % 11 - 5 for n in range(13)]
+    children[-1] += 5000 - sum(children)
+    grades = [
+        (label, count, 15, 22 if label == "K" else 25 if n <= 2 else 30)
+        for n, (label, count) in enumerate(zip(labels, children, strict=True))
+    ]
+    return {
+        "5,000 children": {
+            "teachers": 200,
+            "use_every_teacher": "No",
+            "composite_minimum": 5,
+            "alternatives": 3,
+            "grades": grades,
+            "composites": _adjacent(labels, 2) + _adjacent(labels, 3)[::3],
+        }
+    }
+
+
+CASES: dict[str, Callable[[], dict[str, Sheet]]] = {
+    "100-sheets": hundred_sheets,
+    "20-grades": twenty_grades,
+    "5000-children": five_thousand_children,
+}
+
+
+def build_workbook(path: Path, sheets: dict[str, Sheet]) -> Path:
+    """Return path after saving one template-shaped scenario sheet per entry."""
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    workbook.remove(first)
+    for name, sheet in sheets.items():
+        fill_scenario_sheet(workbook.create_sheet(name), title=name, **sheet)
+    workbook.save(path)
+    return path
+
+
+@dataclass
+class Phase:
+    """One phase's cost."""
+
+    case: str
+    phase: str
+    seconds: float
+    #: Python heap peak during the phase (tracemalloc), in MB.
+    python_peak_mb: float
+    #: Peak resident set of the process so far, in MB (None where not measurable).
+    process_peak_mb: float | None
+    detail: str = ""
+
+
+def _rss_mb() -> float | None:
+    """Return the peak resident set of this process so far (MB), where it can be known."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return peak / MEGABYTE if sys.platform == "darwin" else peak / 1024
+
+
+def _python_peak_mb(work: Callable[[], object]) -> float:
+    """Return the Python heap peak (MB) while doing work, measured with tracemalloc."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1] / MEGABYTE
+    finally:
+        tracemalloc.stop()
+
+
+def run_case(name: str, time_limit: float, folder: Path) -> list[Phase]:
+    """Return the phases of one case, run in this process."""
+    sheets = CASES[name]()
+    path = build_workbook(folder / f"{name}.xlsx", sheets)
+    children = sum(row[1] for sheet in sheets.values() for row in sheet["grades"])
+    size = path.stat().st_size
+    settings = Settings(time_limit=time_limit)
+    report = Report(file=path)
+
+    def read() -> list[Scenario]:
+        report.lost = list(inspect_package(path).lost)
+        found = reader.read_workbook(path)
+        report.notes = list(found.notes)
+        scenarios = [item for item in found.items if isinstance(item, Scenario)]
+        if len(scenarios) != len(found.items):
+            raise SystemExit(f"{name}: a sheet did not read as a scenario: {found.items}")
+        return scenarios
+
+    scenarios: list[Scenario] = []
+
+    def plan() -> None:
+        report.results = [plan_scenario(scenario, settings) for scenario in scenarios]
+
+    def write() -> None:
+        save_atomically(path, report, path)
+
+    timed: list[tuple[str, float, float | None]] = []
+    for phase, work in (("read", read), ("plan", plan), ("write", write)):
+        started = time.perf_counter()
+        outcome = work()
+        timed.append((phase, time.perf_counter() - started, _rss_mb()))
+        if phase == "read":
+            scenarios = outcome  # type: ignore[assignment]
+
+    statuses = Counter(r.status.value for r in report.results)
+    details = {
+        "read": f"{len(scenarios)} scenarios, {children:,} children, {size:,} bytes",
+        "plan": ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+        + f"; slowest {max(r.seconds for r in report.results):.2f} s",
+        "write": f"{sum(len(o.classes) for r in report.results for o in r.options):,} "
+        f"class rows, {path.stat().st_size:,} bytes written",
+    }
+    peaks = {phase: _python_peak_mb(work) for phase, work in (("read", read), ("plan", plan))}
+    peaks["write"] = _python_peak_mb(write)
+    return [
+        Phase(name, phase, seconds, peaks[phase], rss, details[phase])
+        for phase, seconds, rss in timed
+    ]
+
+
+def _in_fresh_process(name: str, time_limit: float) -> list[Phase]:
+    """Return the phases of one case run in a new Python process (so its memory is its own)."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--case", name, "--time-limit", str(time_limit)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{done.stderr}")
+    return [Phase(**row) for row in json.loads(done.stdout.splitlines()[-1])]
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def table(phases: list[Phase], markdown: bool) -> list[str]:
+    """Return the phases as a text (or Markdown) table."""
+    headers = ["case", "phase", "seconds", "Python peak MB", "process peak RSS MB", "detail"]
+    rows = [
+        [p.case, p.phase, f"{p.seconds:.2f}", _number(p.python_peak_mb, 1),
+         _number(p.process_peak_mb), p.detail]
+        for p in phases
+    ]  # fmt: skip
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    return [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [headers, *rows]
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every case (or one) and print the table; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-limit", type=float, default=2.0, help="seconds per scenario")
+    parser.add_argument("--only", choices=list(CASES), help="run only this case")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--case", choices=list(CASES), help=argparse.SUPPRESS)  # a child's job
+    args = parser.parse_args(argv)
+    if args.case:
+        with tempfile.TemporaryDirectory() as folder:
+            phases = run_case(args.case, args.time_limit, Path(folder))
+        print(json.dumps([asdict(p) for p in phases]))
+        return 0
+    started = time.perf_counter()
+    phases = []
+    for name in [args.only] if args.only else list(CASES):
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        phases += _in_fresh_process(name, args.time_limit)
+    print("\n".join(table(phases, args.markdown)))
+    print(
+        f"\n--time-limit {args.time_limit:g} s per scenario; Python {sys.version.split()[0]} "
+        f"on {sys.platform}; wall time {time.perf_counter() - started:.0f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
