@@ -251,7 +251,7 @@ def _suggestion(suggestion: Suggestion) -> str:
     composites = (
         "1 composite" if suggestion.composites == 1 else f"{suggestion.composites} composites"
     )
-    return f"{suggestion.text} (then: {composites}, largest class {suggestion.largest})"
+    return f"{suggestion.text} → then {composites}, largest class {suggestion.largest}"
 
 
 def _best(result: Result) -> str:
