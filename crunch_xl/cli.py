@@ -11,7 +11,10 @@ timed out (results still written); 2 bad command line; 3 a file could not be rea
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +35,7 @@ from crunch_xl.errors import CrunchError
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.plan import SOLVERS, available_solvers
 from crunch_xl.template import write_template
+from crunch_xl.watch import DEFAULT_WORKERS, watch_folder
 from crunch_xl.workbook import Settings, exit_status, process_workbook
 from crunch_xl.writer import report_json, verdict
 
@@ -202,6 +206,92 @@ def template(
         Console(stderr=True).print(f"[red]crunch-xl:[/] cannot write {path}: {error.strerror}")
         raise typer.Exit(EXIT_FILE_ERROR) from None
     typer.echo(f"Template written to {path}")
+
+
+@app.command("watch")
+def watch(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            help="Folder to watch. Drop .xlsx/.xlsm workbooks in: results go to DIR/done/, "
+            "workbooks that cannot be read to DIR/failed/ with NAME.error.txt saying why.",
+        ),
+    ],
+    polling: Annotated[
+        bool,
+        typer.Option(
+            "--polling",
+            help="Look at the folder every second instead of waiting for the system's file "
+            "events (for network shares, where events do not arrive).",
+        ),
+    ] = False,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="Plan the workbooks already in DIR, then exit (for scheduled jobs)."
+        ),
+    ] = False,
+    alternatives: Alternatives = None,
+    time_limit: TimeLimit = 30.0,
+    solver: Solver = "cbc",
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle",
+            min=0.0,
+            help="Seconds a workbook must stay unchanged before it counts as complete.",
+        ),
+    ] = 1.0,
+    rescan: Annotated[
+        float,
+        typer.Option(
+            "--rescan",
+            min=1.0,
+            help="Seconds between full looks at the folder, catching anything missed.",
+        ),
+    ] = 30.0,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", "-j", min=1, max=32, help="Workbooks planned at the same time."),
+    ] = DEFAULT_WORKERS,
+    quiet: Quiet = False,
+) -> None:
+    """Plan every workbook dropped into DIR; results go to DIR/done/. Ctrl-C stops."""
+    out = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+
+    def log(line: str) -> None:
+        stamp = datetime.now().strftime("%H:%M:%S")
+        # markup off: a file named "[draft].xlsx" is not rich markup.
+        if ": failed: " in line:
+            errors.print(f"{stamp} {line}", markup=False, soft_wrap=True)
+        elif not quiet:
+            out.print(f"{stamp} {line}", markup=False, soft_wrap=True)
+
+    stop = threading.Event()
+    # A service manager stops with SIGTERM: finish as cleanly as on Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        summary = watch_folder(
+            directory,
+            settings=Settings(alternatives, time_limit, solver),
+            polling=polling,
+            once=once,
+            settle=settle,
+            rescan=rescan,
+            workers=workers,
+            log=log,
+            stop=stop,
+        )
+    except CrunchError as error:
+        errors.print(f"[red]crunch-xl:[/] {error}", highlight=False)
+        raise typer.Exit(EXIT_FILE_ERROR) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise typer.Exit(summary.exit_status() if once else 0)
 
 
 def _progress(console: Console, quiet: bool) -> Progress:

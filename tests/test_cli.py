@@ -194,3 +194,14 @@ def test_priority_reaches_the_planner(tmp_path: Path) -> None:
     assert best["largest"] == min(
         o.largest for o in plan.plan(read_workbook(path).items[0]).options
     )
+
+
+def test_watch_once_plans_good_workbooks_and_fails_bad_ones(tmp_path: Path) -> None:
+    make_workbook(tmp_path / "plan.xlsx", {"Plan A": SMALL})
+    (tmp_path / "bad.xlsx").write_bytes(b"Grade,Children\nK,40\n")
+    status = run("watch", tmp_path, "--once", "--settle", "0.2", "-a", "1", "-q")
+    assert status == 3  # one workbook failed
+    assert result_sheets(tmp_path / "done" / "plan.xlsx")
+    assert (tmp_path / "failed" / "bad.xlsx").read_bytes() == b"Grade,Children\nK,40\n"
+    assert "text (CSV) file" in (tmp_path / "failed" / "bad.error.txt").read_text()
+    assert not (tmp_path / "plan.xlsx").exists() and not (tmp_path / "bad.xlsx").exists()
