@@ -852,15 +852,6 @@ class _Explainer:
         return found
 
 
-def _quality(option: Option, priority: Priority) -> tuple[int, int, int]:
-    """Return option 1's rank key under the scenario's priority (smaller is better)."""
-    if priority is Priority.SMALLEST_CLASSES:
-        return option.largest, option.composites, option.spread
-    if priority is Priority.EVEN_CLASSES:
-        return option.range, option.composites, option.spread
-    return option.composites, option.largest, option.spread
-
-
 def _shortlist(changes: list[_Change]) -> list[_Change]:
     """Return the changes to solve in full: smallest first, a few of each field."""
     order = sorted(changes, key=lambda c: (c.size, FIELDS.index(c.field)))
@@ -906,7 +897,7 @@ def explain(
     verified.sort(
         key=lambda pair: (
             pair[0].size,
-            _quality(pair[1], scenario.priority),
+            planner.ranking_key(pair[1], scenario.priority),
             FIELDS.index(pair[0].field),
         )
     )
