@@ -6,8 +6,9 @@ Usage (from the repository root):
 
 Cases (fixed numbers, no randomness):
 
-- ``100-sheets``: one workbook with 100 scenario sheets, a 450-child K-6 school each, teachers
-  from 18 to 24 (some sheets infeasible, so the explanations are timed too);
+- ``100-sheets``: one workbook with 100 scenario sheets, a 450-child K-6 school each, with 18
+  to 26 teachers, and 40 on every tenth sheet (impossible: 40 classes of at least 15 children
+  need 600), so ten explanations are timed too;
 - ``20-grades``: one scenario with 20 grades and 3,000 children, every adjacent pair allowed
   as a composite;
 - ``5000-children``: a K-12 school of 5,000 children with pair and triple composites.
@@ -73,11 +74,11 @@ def _adjacent(labels: list[str], size: int) -> list[tuple[str]]:
 
 
 def hundred_sheets() -> dict[str, Sheet]:
-    """Return 100 scenario sheets of the 450-child school with 18-24 teachers."""
+    """Return 100 scenario sheets of the 450-child school: 18-26 teachers, or 40 (impossible)."""
     labels = [grade[0] for grade in PRIMARY]
     sheets = {}
     for number in range(100):
-        teachers = 18 + number % 7
+        teachers = 40 if number % 10 == 9 else 18 + number % 10
         sheets[f"Plan {number + 1:03d} ({teachers} teachers)"] = {
             "teachers": teachers,
             "use_every_teacher": "Yes",

@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -41,6 +42,7 @@ from crunch_xl.writer import report_json, verdict
 
 EXIT_BAD_COMMAND = 2
 EXIT_FILE_ERROR = 3
+EXIT_INTERRUPTED = 130
 
 COMMANDS = ("solve", "template", "watch")
 
@@ -154,7 +156,7 @@ def solve(
     if output is not None and len(files) > 1 and not output.is_dir():
         _fail_usage("--output must be an existing folder when several workbooks are given.")
     human = Console(stderr=json_path == "-" or quiet)
-    errors = Console(stderr=True)
+    errors = _errors()
     settings = Settings(alternatives, time_limit, solver)
     reports: list[Report] = []
     failed = False
@@ -172,7 +174,7 @@ def solve(
             try:
                 report = process_workbook(path, output=target, settings=settings, progress=advance)
             except CrunchError as error:
-                errors.print(f"[red]crunch-xl:[/] {error}", highlight=False)
+                errors.print(f"[red]crunch-xl:[/] {escape(str(error))}", highlight=False)
                 failed = True
                 continue
             finally:
@@ -203,7 +205,7 @@ def template(
     try:
         write_template(path)
     except OSError as error:
-        Console(stderr=True).print(f"[red]crunch-xl:[/] cannot write {path}: {error.strerror}")
+        _errors().print(f"[red]crunch-xl:[/] cannot write {escape(str(path))}: {error.strerror}")
         raise typer.Exit(EXIT_FILE_ERROR) from None
     typer.echo(f"Template written to {path}")
 
@@ -261,7 +263,7 @@ def watch(
 ) -> None:
     """Plan every workbook dropped into DIR; results go to DIR/done/. Ctrl-C stops."""
     out = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    errors = _errors()
 
     def log(line: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
@@ -287,7 +289,7 @@ def watch(
             stop=stop,
         )
     except CrunchError as error:
-        errors.print(f"[red]crunch-xl:[/] {error}", highlight=False)
+        errors.print(f"[red]crunch-xl:[/] {escape(str(error))}")
         raise typer.Exit(EXIT_FILE_ERROR) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -309,29 +311,41 @@ def _progress(console: Console, quiet: bool) -> Progress:
 
 def _show(console: Console, report: Report) -> None:
     """Print one workbook's results: a table of scenarios, then reasons and notes."""
-    table = Table(title=str(report.file), title_justify="left")
+    table = Table(title=escape(str(report.file)), title_justify="left")
     for header in ("Sheet", "Status", "Best plan", "Seconds"):
         table.add_column(header, justify="right" if header == "Seconds" else "left")
     for result in report.results:
         style = STATUS_STYLE[result.status]
         table.add_row(
-            result.sheet,
+            escape(result.sheet),
             f"[{style}]{result.status.value}[/]",
-            _best(result),
+            escape(_best(result)),
             f"{result.seconds:.2f}",
         )
     console.print(table)
+    # Sheet names, cell text and file names are the user's: never read as rich markup.
     for result in report.results:
+        sheet = escape(result.sheet)
         if result.status is not Status.SOLVED:
-            console.print(f"[bold]{result.sheet}:[/] {result.message}", highlight=False)
+            _line(console, f"[bold]{sheet}:[/] {escape(result.message)}")
             for suggestion in result.suggestions:
-                console.print(f"  - {_suggestion(suggestion)}", highlight=False)
+                _line(console, f"  - {escape(_suggestion(suggestion))}")
         for warning in result.warnings:
-            console.print(f"[yellow]{result.sheet}: warning:[/] {warning}", highlight=False)
+            _line(console, f"[yellow]{sheet}: warning:[/] {escape(warning)}")
     for note in report.notes:
-        console.print(f"Note: {note}", highlight=False)
+        _line(console, f"Note: {escape(note)}")
     if report.output is not None:
-        console.print(f"Results written to {report.output}", highlight=False)
+        _line(console, f"Results written to {escape(str(report.output))}")
+
+
+def _line(console: Console, text: str) -> None:
+    """Print one message as one line, however narrow the console or log file."""
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+def _errors() -> Console:
+    """Return the console for error messages: standard error, a message a line."""
+    return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _suggestion(suggestion: Suggestion) -> str:
@@ -363,12 +377,12 @@ def _write_json(reports: list[Report], path: str, errors: Console) -> None:
     try:
         Path(path).write_text(text + "\n", encoding="utf-8")
     except OSError as error:
-        errors.print(f"[red]crunch-xl:[/] cannot write {path}: {error.strerror}")
+        errors.print(f"[red]crunch-xl:[/] cannot write {escape(path)}: {error.strerror}")
         raise typer.Exit(EXIT_FILE_ERROR) from None
 
 
 def _fail_usage(message: str) -> None:
-    Console(stderr=True).print(f"[red]crunch-xl:[/] {message}", highlight=False)
+    _errors().print(f"[red]crunch-xl:[/] {escape(message)}")
     raise typer.Exit(EXIT_BAD_COMMAND)
 
 
@@ -380,23 +394,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = app(args, prog_name="crunch-xl", standalone_mode=False)
     except typer.Exit as done:
-        return done.exit_code
+        status = done.exit_code
     except SystemExit as done:  # click's own exits (usage errors print before raising)
         return done.code if isinstance(done.code, int) else EXIT_BAD_COMMAND
     except (KeyboardInterrupt, typer.Abort):
-        Console(stderr=True).print("crunch-xl: stopped; no workbook was left half-written.")
-        return 130
+        status = EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback
         show = getattr(error, "show", None)
         if callable(show) and isinstance(getattr(error, "exit_code", None), int):
             show()  # a usage error from Typer's click: print it as click would
             return EXIT_BAD_COMMAND
-        Console(stderr=True).print(
-            f"[red]crunch-xl: internal error:[/] {type(error).__name__}: {error}. "
-            "Your workbook was not changed. Please report this.",
-            highlight=False,
+        _errors().print(
+            f"[red]crunch-xl: internal error:[/] {type(error).__name__}: {escape(str(error))}. "
+            "Your workbook was not changed. Please report this."
         )
         return EXIT_FILE_ERROR
+    if status == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into this status itself
+        _errors().print("crunch-xl: stopped; no workbook was left half-written.")
     return status if isinstance(status, int) else 0
 
 

@@ -43,6 +43,11 @@ _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 
 
+#: The largest count or size any cell may hold: more children, teachers or places than any
+#: school has, yet small enough that planning stays quick.
+MOST_OF_ANYTHING = 100_000
+
+
 @dataclass
 class WorkbookInput:
     """What a workbook holds: its scenario sheets (read or wrong) in order, and notes."""
@@ -398,6 +403,10 @@ class _SheetReader:
         whole = round(number)
         if whole < smallest or (largest is not None and whole > largest):
             self._problem(row, column, expected, value)
+            return None
+        if largest is None and whole > MOST_OF_ANYTHING:
+            # Far beyond any school: planning it would only exhaust time and memory.
+            self._problem(row, column, f"{rule} and at most {MOST_OF_ANYTHING:,} for {what}", value)
             return None
         return whole
 

@@ -3,8 +3,10 @@
 The user's workbook is never half-written: results go to a temporary file in the destination's
 folder, which then replaces the destination in one step. When writing into the original would
 lose something of the user's (see package.py), or the workbook is open in Excel or LibreOffice
-(its lock file sits beside it), the original is left alone and the results go to
-``NAME.results.xlsx`` beside it.
+(its lock file sits beside it), or the workbook is read-only, the original is left alone and
+the results go to ``NAME.results.xlsx`` beside it; so they do when replacing the original fails
+(Windows refuses to replace a workbook open in Excel). When the results cannot be written at
+all (disk full, folder not writable) nothing is changed and the error says why.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
+import stat
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -98,6 +102,11 @@ def process_workbook(
     anywhere; the original workbook is intact in every case.
     """
     source = Path(source)
+    if source.is_dir():
+        raise WorkbookError(
+            f"{source.name} is a folder, not a workbook; give the workbooks in it "
+            f"(or use: crunch-xl watch {source} --once)."
+        )
     if source.suffix.lower() not in WORKBOOK_SUFFIXES:
         raise WorkbookError(
             f"{source.name}: crunch-xl reads Excel workbooks (.xlsx or .xlsm); "
@@ -107,16 +116,20 @@ def process_workbook(
         raise WorkbookError(f"{source}: no such workbook.")
     report = plan_workbook(source, settings, progress)
     destination = Path(output) if output is not None else source
-    if destination.resolve() == source.resolve():
+    in_place = destination.resolve() == source.resolve()
+    if in_place:
         reason = _why_not_in_place(source, report)
         if reason:
             destination = beside(source)
+            in_place = False
             report.notes.append(f"{reason} The results were written to {destination.name}.")
     report.output = destination
     try:
         save_atomically(source, report, destination)
-    except WorkbookError:
-        if destination != source:
+    except _NotReplaced:
+        # Only replacing failed: the folder takes new files, so the results can go beside.
+        # A failure to write at all (disk full, read-only folder) would only fail again.
+        if not in_place:
             raise
         # Windows keeps a workbook that is open in Excel locked against replacing.
         destination = beside(source)
@@ -145,21 +158,37 @@ def lock_file(workbook: Path) -> Path | None:
     return None
 
 
+class _NotReplaced(WorkbookError):
+    """The results were written to a temporary file, but it could not replace the destination."""
+
+
 def save_atomically(source: Path, report: Report, destination: Path) -> None:
-    """Write the results to destination through a temporary file that replaces it in one step."""
-    temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.crunch-xl.tmp")
+    """Write the results to destination through a temporary file that replaces it in one step.
+
+    Raises WorkbookError, the destination untouched, when the results cannot be written (the
+    message names the destination, never the temporary file) or cannot replace it.
+    """
+    temporary = destination.with_name(_temporary_name(destination))
     try:
-        writer.write_results(source, report, temporary)
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, destination)
-    except CrunchError:
-        raise
-    except OSError as error:
-        raise WorkbookError(
-            f"{destination.name}: the results could not be written ({error.strerror or error}); "
-            f"{source.name} was not changed."
-        ) from error
+        try:
+            writer.write_results(source, report, temporary)
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+            _keep_permissions(destination, temporary)
+        except CrunchError as error:
+            if not isinstance(error.__cause__, OSError):
+                raise
+            # The writer names the temporary file; the user knows only the destination.
+            raise _not_written(source, destination, error.__cause__) from error.__cause__
+        except OSError as error:
+            raise _not_written(source, destination, error) from error
+        try:
+            os.replace(temporary, destination)
+        except OSError as error:
+            raise _NotReplaced(
+                f"{destination.name} could not be replaced ({error.strerror or error}); "
+                f"{source.name} was not changed."
+            ) from error
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
@@ -170,11 +199,46 @@ def exit_status(reports: list[Report]) -> int:
     return 0 if reports and all(r.all_solved for r in reports) else 1
 
 
+def _temporary_name(destination: Path) -> str:
+    """Return a hidden, unique name for the file the results are written to first."""
+    # Cut long names: the temporary name must fit the 255-byte limit the destination's does.
+    name = destination.name if len(destination.name) <= 50 else destination.name[:50]
+    return f".{name}.{uuid.uuid4().hex[:8]}.crunch-xl.tmp"
+
+
+def _not_written(source: Path, destination: Path, error: OSError) -> WorkbookError:
+    """Return the error for results that could not be written (nothing was changed)."""
+    return WorkbookError(
+        f"{destination.name}: the results could not be written ({error.strerror or error}); "
+        f"{source.name} was not changed."
+    )
+
+
+def _keep_permissions(destination: Path, temporary: Path) -> None:
+    """Give the temporary file the destination's permissions, so replacing keeps them."""
+    # A shared folder's workbook may be group-writable; a new file gets the umask's mode.
+    if destination.exists():
+        with contextlib.suppress(OSError):
+            shutil.copymode(destination, temporary)
+
+
+def _is_read_only(path: Path) -> bool:
+    """Return whether the file is marked read-only or this user may not write it."""
+    try:
+        writable = bool(path.stat().st_mode & stat.S_IWRITE)
+    except OSError:
+        return False
+    # Renaming over a file needs only the folder's permission: check the file's own.
+    return not writable or not os.access(path, os.W_OK)
+
+
 def _why_not_in_place(source: Path, report: Report) -> str:
     """Return why results must not be written into the original ("" when they may)."""
     lock = lock_file(source)
     if lock is not None:
         return f"{source.name} is open in a spreadsheet program ({lock.name} is beside it)."
+    if _is_read_only(source):
+        return f"{source.name} is read-only, so it was left untouched."
     if report.lost:
         return (
             f"Writing into {source.name} would lose: {'; '.join(report.lost)}; "

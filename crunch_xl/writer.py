@@ -796,11 +796,14 @@ def _save(workbook: Any, destination: Path, cached: CachedValues) -> None:
     worksheets = {id(sheet) for sheet in workbook.worksheets}
     positions = [i for i, sheet in enumerate(workbook._sheets) if id(sheet) in worksheets]
     renumber = positions != list(range(len(positions)))
-    if not renumber and not any(cached.values()):
-        workbook.save(destination)
-        return
+    # Everything is built in memory and written to disk in one plain write: openpyxl's own
+    # save leaves its zip file open when a write fails (a full disk), and the file would then
+    # stay locked on Windows and be reported at exit.
     packed = io.BytesIO()
     workbook.save(packed)
+    if not renumber and not any(cached.values()):
+        _write_bytes(destination, packed.getvalue())
+        return
     # Known only after saving: which part holds which sheet.
     parts = {
         sheet.path.lstrip("/"): cached[sheet.title]
@@ -811,7 +814,8 @@ def _save(workbook: Any, destination: Path, cached: CachedValues) -> None:
     def position(match: re.Match[bytes]) -> bytes:
         return b'localSheetId="%d"' % positions[int(match[1])]
 
-    with zipfile.ZipFile(packed) as source, zipfile.ZipFile(destination, "w") as target:
+    mended = io.BytesIO()
+    with zipfile.ZipFile(packed) as source, zipfile.ZipFile(mended, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == WORKBOOK_PART and renumber:
@@ -819,6 +823,13 @@ def _save(workbook: Any, destination: Path, cached: CachedValues) -> None:
             elif item.filename in parts:
                 data = _with_cached_values(data, parts[item.filename])
             target.writestr(item, data)
+    _write_bytes(destination, mended.getvalue())
+
+
+def _write_bytes(destination: Path, data: bytes) -> None:
+    """Write a finished workbook to disk, closing the file whatever happens."""
+    with open(destination, "wb") as handle:
+        handle.write(data)
 
 
 def _with_cached_values(part: bytes, values: dict[str, tuple[object, str]]) -> bytes:
