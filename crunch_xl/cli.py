@@ -352,19 +352,20 @@ def _suggestion(suggestion: Suggestion) -> str:
     """Return a repair suggestion with what option 1 would then look like, when known."""
     if suggestion.composites is None or suggestion.largest is None:
         return suggestion.text
-    composites = (
-        "1 composite" if suggestion.composites == 1 else f"{suggestion.composites} composites"
-    )
-    return f"{suggestion.text} → then {composites}, largest class {suggestion.largest}"
+    then = f"{_composites(suggestion.composites)}, largest class {suggestion.largest}"
+    return f"{suggestion.text} → then {then}"
+
+
+def _composites(count: int) -> str:
+    return "1 composite" if count == 1 else f"{count} composites"
 
 
 def _best(result: Result) -> str:
     if not result.options:
         return verdict(result) if result.status is Status.INVALID else "-"
     best = result.options[0]
-    composites = "1 composite" if best.composites == 1 else f"{best.composites} composites"
     return (
-        f"{len(best.classes)} classes, {composites}, largest {best.largest}, "
+        f"{len(best.classes)} classes, {_composites(best.composites)}, largest {best.largest}, "
         f"spread {best.spread} ({len(result.options)} options)"
     )
 
