@@ -357,7 +357,11 @@ def _suggestion(suggestion: Suggestion) -> str:
 
 
 def _composites(count: int) -> str:
-    return "1 composite" if count == 1 else f"{count} composites"
+    return _count(count, "composite")
+
+
+def _count(count: int, noun: str) -> str:
+    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _best(result: Result) -> str:
@@ -366,7 +370,7 @@ def _best(result: Result) -> str:
     best = result.options[0]
     return (
         f"{len(best.classes)} classes, {_composites(best.composites)}, largest {best.largest}, "
-        f"spread {best.spread} ({len(result.options)} options)"
+        f"spread {best.spread} ({_count(len(result.options), 'option')})"
     )
 
 
