@@ -12,9 +12,11 @@ split is also the most balanced split of that kind:
   when c ≥ composite minimum · n;
 - no split of the same totals has a smaller largest or a larger smallest class.
 
-So the largest class of kind k is ceil(T/n) and "largest ≤ L" is the linear T ≤ L·n. Measures
-that are minimised (largest, range, spread) use *levels*: one binary per possible size saying
-"the measure reaches this size", which keeps the model linear without numbering classes.
+So the largest class of kind k is ceil(T/n) and "largest ≤ L" is the linear T ≤ L·n. The range
+is minimised with *levels*: one binary per possible size saying "the measure reaches this size",
+which keeps the model linear without numbering classes. The spread is only capped over every
+structure (one window of sizes per grade), and minimised for one fixed structure, where class
+counts are constants and every measure is linear.
 """
 
 from __future__ import annotations
@@ -316,27 +318,14 @@ class CountingModel:
             measures[SMALLEST] = -smallest
             if RANGE in wanted:
                 measures[RANGE] = measures[LARGEST] - smallest
-        if SPREAD in caps and minimise != SPREAD:
+        if minimise == SPREAD:
+            # Over every structure the spread is only ever capped (the window check below);
+            # minimising it is for one fixed structure, where it is linear.
+            raise ValueError("the spread is minimised only for a fixed structure")
+        if SPREAD in caps:
             self._spread_windows(problem, n, totals, caps, caps[SPREAD], top)
-            wanted.discard(SPREAD)
-        if SPREAD in wanted:
-            spread = problem.add_variable("spread", 0, top, pulp.LpInteger)
-            for label in self.labels:
-                kinds = [k for k in usable if label in k]
-                if not kinds or self.children[label] == 0:
-                    continue
-                grade_items = [self._item(k, n, totals, caps) for k in kinds]
-                low = min(self.limits[k][0] for k in kinds)
-                high = min(top, max(self.limits[k][1] for k in kinds))
-                name = self.names[(label,)]
-                most = _largest_levels(problem, f"largest_{name}", grade_items, low, high)
-                least = _smallest_levels(problem, f"smallest_{name}", grade_items, low, high)
-                problem += spread >= most - least, f"spread_{name}"
-            measures[SPREAD] = spread
         if RANGE in caps:
             problem += measures[RANGE] <= caps[RANGE], "range_cap"
-        if SPREAD in caps and SPREAD in measures:
-            problem += measures[SPREAD] <= caps[SPREAD], "spread_cap"
         return measures
 
     def _spread_windows(
@@ -356,31 +345,15 @@ class CountingModel:
         relaxation than switching the bounds on and off with large constants.
         """
         usable = [k for k in self.kinds if self.most[k] > 0]
-        groups = [
-            (self.names[(label,)], [k for k in usable if label in k])
-            for label in self.labels
-            if self.children[label] > 0
-        ]
-        self._windows(problem, n, totals, caps, groups, spread, top)
-
-    def _windows(
-        self,
-        problem: pulp.LpProblem,
-        n: Mapping[Kind, pulp.LpVariable],
-        totals: Mapping[Kind, pulp.LpAffineExpression],
-        caps: Mapping[str, int],
-        groups: list[tuple[str, list[Kind]]],
-        spread: int,
-        top: int,
-    ) -> None:
-        """Keep the classes of each group of kinds within one window of sizes (see above)."""
-        for name, kinds in groups:
-            if not kinds:
+        for label in self.labels:
+            kinds = [k for k in usable if label in k]
+            if not kinds or self.children[label] == 0:
                 continue
+            name = self.names[(label,)]
             low = max(min(self.limits[k][0] for k in kinds), caps.get(SMALLEST, 0))
             high = min(top, max(self.limits[k][1] for k in kinds))
             if high - low <= spread:
-                continue  # every size these kinds can have already fits one window
+                continue  # every size this grade's classes can have already fits one window
             starts = {
                 a: problem.add_variable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
                 for a in range(low, high - spread + 1)
