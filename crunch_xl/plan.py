@@ -213,10 +213,13 @@ class _Planner:
         """
         if allocation is None or not proven:
             return allocation, proven
+        balanced = self._balanced(allocation)
+        return (allocation, False) if balanced is None else (balanced, True)
+
+    def _balanced(self, allocation: Allocation) -> Allocation | None:
+        """Return the structure's allocation with the smallest largest class, then spread."""
         solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
-        if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
-            return allocation, False
-        return solve.allocation, True
+        return solve.allocation if solve.outcome is Outcome.OPTIMAL else None
 
     def lexicographic(
         self, criteria: Sequence[str], limits: Limits
@@ -310,9 +313,8 @@ class _Planner:
         """Return the allocation with its structure's best balance where the ranking allows."""
         if self.scenario.priority is not Priority.EVEN_CLASSES or not proven:
             return allocation, proven
-        solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
-        balanced = solve.allocation
-        if balanced is None or solve.outcome is not Outcome.OPTIMAL:
+        balanced = self._balanced(allocation)
+        if balanced is None:
             return allocation, proven
         before = [allocation.measure(m) for m in self.ranking]
         after = [balanced.measure(m) for m in self.ranking]
