@@ -31,7 +31,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from crunch_xl import __version__
+from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.plan import SOLVERS, available_solvers
@@ -352,25 +352,18 @@ def _suggestion(suggestion: Suggestion) -> str:
     """Return a repair suggestion with what option 1 would then look like, when known."""
     if suggestion.composites is None or suggestion.largest is None:
         return suggestion.text
-    then = f"{_composites(suggestion.composites)}, largest class {suggestion.largest}"
+    then = f"{words.count(suggestion.composites, 'composite')}, largest class {suggestion.largest}"
     return f"{suggestion.text} → then {then}"
-
-
-def _composites(count: int) -> str:
-    return _count(count, "composite")
-
-
-def _count(count: int, noun: str) -> str:
-    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _best(result: Result) -> str:
     if not result.options:
         return verdict(result) if result.status is Status.INVALID else "-"
     best = result.options[0]
+    composites = words.count(best.composites, "composite")
     return (
-        f"{len(best.classes)} classes, {_composites(best.composites)}, largest {best.largest}, "
-        f"spread {best.spread} ({_count(len(result.options), 'option')})"
+        f"{len(best.classes)} classes, {composites}, largest {best.largest}, "
+        f"spread {best.spread} ({words.count(len(result.options), 'option')})"
     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from crunch_xl import plan as planner
+from crunch_xl import words
 from crunch_xl.model import (
     Composite,
     Grade,
@@ -76,19 +77,14 @@ def _grade(label: str) -> str:
     return f"Grade {label}" if len(label) <= 2 or label[0].isdigit() else label
 
 
-def _count(number: int, one: str, many: str) -> str:
-    """Return ``1 class`` / ``3 classes``."""
-    return f"{number} {one if number == 1 else many}"
-
-
 def _children(number: int) -> str:
     """Return ``1 child`` / ``3 children``."""
-    return _count(number, "child", "children")
+    return words.count(number, "child", "children")
 
 
 def _classes(number: int) -> str:
     """Return ``1 class`` / ``3 classes``."""
-    return _count(number, "class", "classes")
+    return words.count(number, "class", "classes")
 
 
 def _join(items: Iterable[str]) -> str:
@@ -296,7 +292,7 @@ def _school_reason(scenario: Scenario) -> str | None:
     if asked > teachers:
         return (
             f"The Fewest classes settings ask for at least {_classes(asked)}, but there "
-            f"{'is' if teachers == 1 else 'are'} only {_count(teachers, 'teacher', 'teachers')}."
+            f"{'is' if teachers == 1 else 'are'} only {words.count(teachers, 'teacher')}."
         )
     if scenario.use_every_teacher:
         sizes = [_smallest_class(scenario, k) for k in scenario.kinds if _open(scenario, k)]
@@ -610,12 +606,12 @@ class _Explainer:
         if _has_counts(s) and self.ask.feasible(_without_counts(s)):
             counts = (
                 " Without the Fewest and Most classes settings, "
-                f"{_count(teachers, 'teacher', 'teachers')} would work."
+                f"{words.count(teachers, 'teacher', 'teachers')} would work."
             )
         if not self.at_most(teachers):
             fewest = self.fewest_classes()
             return (
-                f"{_count(teachers, 'teacher', 'teachers')} but at least {_classes(fewest)} "
+                f"{words.count(teachers, 'teacher', 'teachers')} but at least {_classes(fewest)} "
                 f"{'is' if fewest == 1 else 'are'} needed.{self._busiest_grade()}{counts}"
             )
         # A plan with fewer classes exists; every teacher must be used and none has exactly T.

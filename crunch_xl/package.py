@@ -105,6 +105,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
+from . import words
 from .errors import WorkbookError
 from .model import RESULT_SHEET_MARK
 
@@ -590,10 +591,6 @@ def _rel_kind(relationship_type: str) -> str:
     return relationship_type.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
 def _quoted(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
@@ -925,7 +922,7 @@ def _describe_counts(counts: Counter[str], where: str, pillow: bool) -> list[str
     lost = []
     for key, one, many in _COUNTED:
         if counts[key]:
-            lost.append(f"{_plural(counts[key], one, many)} {where}")
+            lost.append(f"{words.count(counts[key], one, many)} {where}")
     return lost
 
 

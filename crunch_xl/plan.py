@@ -25,6 +25,7 @@ import string
 import time
 from collections.abc import Mapping, Sequence
 
+from crunch_xl import words
 from crunch_xl.counting import (
     BALANCE,
     COMPOSITES,
@@ -182,7 +183,8 @@ class _Planner:
         if allocation is None:
             return None
         extra = allocation.measure(COMPOSITES) - start.measure(COMPOSITES)
-        reason = f"{_composites(extra)} more, for classes of at most {allocation.measure(LARGEST)}"
+        largest = allocation.measure(LARGEST)
+        reason = f"{words.count(extra, 'composite')} more, for classes of at most {largest}"
         return allocation, ok, reason
 
     def _fewer_composites(self, start: Allocation) -> tuple[Allocation, bool, str] | None:
@@ -197,7 +199,7 @@ class _Planner:
             return None
         fewer = composites - allocation.measure(COMPOSITES)
         largest = allocation.measure(LARGEST)
-        reason = f"{_composites(fewer)} fewer, with classes of at most {largest}"
+        reason = f"{words.count(fewer, 'composite')} fewer, with classes of at most {largest}"
         return allocation, ok, reason
 
     def step_rebalanced(
@@ -353,11 +355,6 @@ def _letters(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = string.ascii_uppercase[rest] + letters
     return letters
-
-
-def _composites(count: int) -> str:
-    """Return "1 composite" or "N composites"."""
-    return f"{count} composite" if count == 1 else f"{count} composites"
 
 
 def kinds_in_order(scenario: Scenario) -> list[Kind]:

@@ -29,6 +29,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.page import PageMargins
 
+from crunch_xl import words
 from crunch_xl.errors import WorkbookError, cell_ref
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
@@ -271,10 +272,8 @@ def grade_order(result: Result) -> list[str]:
 
 def _plural(count: int, word: str) -> str:
     """Return "no composites", "1 composite", "2 composites", "3 classes"."""
-    words = word + ("es" if word.endswith("s") else "s")
-    if count == 0:
-        return f"no {words}"
-    return f"{count} {word}" if count == 1 else f"{count} {words}"
+    many = word + ("es" if word.endswith("s") else "s")
+    return f"no {many}" if count == 0 else words.count(count, word, many)
 
 
 def _describe(option: Option) -> str:
