@@ -12,11 +12,12 @@ split is also the most balanced split of that kind:
   when c ≥ composite minimum · n;
 - no split of the same totals has a smaller largest or a larger smallest class.
 
-So the largest class of kind k is ceil(T/n) and "largest ≤ L" is the linear T ≤ L·n. The range
-is minimised with *levels*: one binary per possible size saying "the measure reaches this size",
-which keeps the model linear without numbering classes. The spread is only capped over every
-structure (one window of sizes per grade), and minimised for one fixed structure, where class
-counts are constants and every measure is linear.
+So the largest class of kind k is ceil(T/n) and "largest ≤ L" is the linear T ≤ L·n; likewise
+"smallest ≥ S". Over every structure the model minimises only the composites; the other
+measures are capped: largest and smallest as bounds on every kind, the range as one window
+of sizes [a, a + range] given by those two caps (the planner tries each start a), the spread
+as one window per grade. For one fixed structure, class counts are constants and every
+measure is linear, so there they are minimised directly.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import contextlib
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -300,33 +301,42 @@ class CountingModel:
         limits: Limits,
         minimise: str | None,
     ) -> dict[str, pulp.LpAffineExpression]:
-        """Return expressions for the measures this solve minimises or caps."""
+        """Return expressions for the measures this solve minimises or caps.
+
+        Over every structure only the composites are minimised; the largest and smallest
+        class are capped (bounds on each kind), the range is capped as a window of sizes
+        (smallest and largest caps, one solve per window: see `window_starts`) and the
+        spread as a window per grade. For one fixed structure every measure is linear.
+        """
         caps = limits.caps
-        wanted = {minimise} | {m for m in caps if m in (RANGE, SPREAD)}
         if limits.fixed is not None:
+            wanted = {minimise} | {m for m in caps if m in (RANGE, SPREAD)}
             return self._fixed_measures(problem, limits.fixed, totals, caps, wanted)
-        measures: dict[str, pulp.LpAffineExpression] = {COMPOSITES: self._composites(n)}
-        usable = [k for k in self.kinds if self.most[k] > 0]
-        top = caps.get(LARGEST, max((self.limits[k][1] for k in usable), default=1))
-        items = [self._item(k, n, totals, caps) for k in usable]
-        if wanted & {LARGEST, RANGE}:
-            low = max(min((self.limits[k][0] for k in usable), default=1), self.lower_largest())
-            measures[LARGEST] = _largest_levels(problem, "largest", items, low, top)
-        if wanted & {SMALLEST, RANGE}:
-            bottom = caps.get(SMALLEST, min((self.limits[k][0] for k in usable), default=1))
-            smallest = _smallest_levels(problem, "smallest", items, bottom, top)
-            measures[SMALLEST] = -smallest
-            if RANGE in wanted:
-                measures[RANGE] = measures[LARGEST] - smallest
-        if minimise == SPREAD:
-            # Over every structure the spread is only ever capped (the window check below);
-            # minimising it is for one fixed structure, where it is linear.
-            raise ValueError("the spread is minimised only for a fixed structure")
+        if minimise not in (None, COMPOSITES) or RANGE in caps:
+            raise ValueError(f"over every structure {minimise or RANGE} is only capped")
         if SPREAD in caps:
+            usable = [k for k in self.kinds if self.most[k] > 0]
+            top = caps.get(LARGEST, max((self.limits[k][1] for k in usable), default=1))
             self._spread_windows(problem, n, totals, caps, caps[SPREAD], top)
-        if RANGE in caps:
-            problem += measures[RANGE] <= caps[RANGE], "range_cap"
-        return measures
+        return {COMPOSITES: self._composites(n)}
+
+    def window_starts(self, width: int, caps: Mapping[str, int]) -> list[int]:
+        """Return the smallest sizes a window [a, a + width] holding every class can start at.
+
+        Nearest the average class size first (the likeliest). The average lies in the window:
+        with every teacher used it is children / teachers; otherwise it is at least that.
+        """
+        usable = [k for k in self.kinds if self.most[k] > 0]
+        if not usable:
+            return []
+        low = max(min(self.limits[k][0] for k in usable), caps.get(SMALLEST, 0))
+        high = min(max(self.limits[k][1] for k in usable), caps.get(LARGEST, 10**9)) - width
+        total, teachers = sum(self.children.values()), max(self.scenario.teachers, 1)
+        low = max(low, -(-total // teachers) - width)
+        if self.scenario.use_every_teacher:
+            high = min(high, total // teachers)
+        average = total / teachers
+        return sorted(range(low, high + 1), key=lambda a: (abs(a + width / 2 - average), a))
 
     def _spread_windows(
         self,
@@ -337,47 +347,58 @@ class CountingModel:
         spread: int,
         top: int,
     ) -> None:
-        """Keep every grade's classes within a window of sizes [a, a + spread].
-
-        The window start is one binary per size; each kind's classes are split among the
-        starts (continuous parts adding up to its classes), so "a·n <= total <= (a+spread)·n"
-        stays linear and exact. This disaggregated form gives the solver a far tighter
-        relaxation than switching the bounds on and off with large constants.
-        """
+        """Keep every grade's classes within a window of sizes [a, a + spread]."""
         usable = [k for k in self.kinds if self.most[k] > 0]
         for label in self.labels:
             kinds = [k for k in usable if label in k]
             if not kinds or self.children[label] == 0:
                 continue
-            name = self.names[(label,)]
             low = max(min(self.limits[k][0] for k in kinds), caps.get(SMALLEST, 0))
             high = min(top, max(self.limits[k][1] for k in kinds))
-            if high - low <= spread:
-                continue  # every size this grade's classes can have already fits one window
-            starts = {
-                a: problem.add_variable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
-                for a in range(low, high - spread + 1)
+            self._window(problem, self.names[(label,)], kinds, n, totals, (low, high), spread)
+
+    def _window(
+        self,
+        problem: pulp.LpProblem,
+        name: str,
+        kinds: list[Kind],
+        n: Mapping[Kind, pulp.LpVariable],
+        totals: Mapping[Kind, pulp.LpAffineExpression],
+        sizes: tuple[int, int],
+        width: int,
+    ) -> None:
+        """Keep the classes of these kinds within one window of sizes [a, a + width].
+
+        The window start is one binary per size; each kind's classes are split among the
+        starts (continuous parts adding up to its classes), so "a·n <= total <= (a+width)·n"
+        stays linear and exact. This disaggregated form gives the solver a far tighter
+        relaxation than switching the bounds on and off with large constants.
+        """
+        low, high = sizes
+        if high - low <= width:
+            return  # every size these classes can have already fits one window
+        starts = {
+            a: problem.add_variable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
+            for a in range(low, high - width + 1)
+        }
+        problem += pulp.lpSum(starts.values()) == 1, f"one_window_{name}"
+        for kind in kinds:
+            part = {
+                a: problem.add_variable(f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind])
+                for a in starts
             }
-            problem += pulp.lpSum(starts.values()) == 1, f"one_window_{name}"
-            for kind in kinds:
-                part = {
-                    a: problem.add_variable(
-                        f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind]
-                    )
-                    for a in starts
-                }
-                where = f"{name}_{self.names[kind]}"
-                problem += pulp.lpSum(part.values()) == n[kind], f"parts_{where}"
-                for a, start in starts.items():
-                    problem += part[a] <= self.most[kind] * start, f"part_{where}_{a}"
-                problem += (
-                    totals[kind] >= pulp.lpSum(a * p for a, p in part.items()),
-                    f"window_floor_{where}",
-                )
-                problem += (
-                    totals[kind] <= pulp.lpSum((a + spread) * p for a, p in part.items()),
-                    f"window_ceiling_{where}",
-                )
+            where = f"{name}_{self.names[kind]}"
+            problem += pulp.lpSum(part.values()) == n[kind], f"parts_{where}"
+            for a, start in starts.items():
+                problem += part[a] <= self.most[kind] * start, f"part_{where}_{a}"
+            problem += (
+                totals[kind] >= pulp.lpSum(a * p for a, p in part.items()),
+                f"window_floor_{where}",
+            )
+            problem += (
+                totals[kind] <= pulp.lpSum((a + width) * p for a, p in part.items()),
+                f"window_ceiling_{where}",
+            )
 
     def _fixed_measures(
         self,
@@ -432,23 +453,6 @@ class CountingModel:
         if SPREAD in caps:
             problem += spread <= caps[SPREAD], "spread_cap"
         return measures
-
-    def _item(
-        self,
-        kind: Kind,
-        n: Mapping[Kind, pulp.LpVariable],
-        totals: Mapping[Kind, pulp.LpAffineExpression],
-        caps: Mapping[str, int],
-    ) -> _Item:
-        smallest, largest = self.limits[kind]
-        return _Item(
-            self.names[kind],
-            totals[kind],
-            n[kind],
-            max(smallest, caps.get(SMALLEST, smallest)),
-            min(largest, caps.get(LARGEST, largest)),
-            self.most[kind],
-        )
 
     def lower_largest(self) -> int:
         """Return a proven lower bound on the largest class: the average over the most classes."""
@@ -512,69 +516,6 @@ class CountingModel:
         if placed != self.children:
             return False
         return classes == s.teachers if s.use_every_teacher else 1 <= classes <= s.teachers
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One kind as the level constraints see it: total, classes and size limits."""
-
-    name: str
-    total: pulp.LpAffineExpression
-    classes: pulp.LpVariable
-    smallest: int
-    largest: int
-    most: int
-
-
-def _largest_levels(
-    problem: pulp.LpProblem, name: str, items: Iterable[_Item], low: int, high: int
-) -> pulp.LpAffineExpression:
-    """Return an expression bounding every item's largest class from above (from low to high).
-
-    Level v is a binary "the bound reaches v"; while it is 0, every kind keeps T <= (v-1)·n.
-    """
-    items = [i for i in items if i.most > 0]
-    levels: list[pulp.LpVariable] = []
-    for v in range(low + 1, high + 1):
-        level = problem.add_variable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
-        if levels:
-            problem += level <= levels[-1], f"{name}_levels_in_order_{v}"
-        for item in items:
-            if item.largest >= v:
-                slack = (item.largest - v + 1) * item.most
-                problem += (
-                    item.total - (v - 1) * item.classes <= slack * level,
-                    f"{name}_{item.name}_below_{v}",
-                )
-        levels.append(level)
-    for item in items:
-        if item.largest > high:
-            problem += item.total <= high * item.classes, f"{name}_{item.name}_at_most_{high}"
-    return low + pulp.lpSum(levels)
-
-
-def _smallest_levels(
-    problem: pulp.LpProblem, name: str, items: Iterable[_Item], low: int, high: int
-) -> pulp.LpAffineExpression:
-    """Return an expression bounding every item's smallest class from below (from low to high).
-
-    Level v is a binary "the bound reaches v"; once it is 1, every kind keeps T >= v·n.
-    """
-    items = [i for i in items if i.most > 0]
-    levels: list[pulp.LpVariable] = []
-    for v in range(low + 1, high + 1):
-        level = problem.add_variable(f"{name}_reaches_{v}", cat=pulp.LpBinary)
-        if levels:
-            problem += level <= levels[-1], f"{name}_levels_in_order_{v}"
-        for item in items:
-            if item.smallest < v:
-                slack = (v - item.smallest) * item.most
-                problem += (
-                    v * item.classes - item.total <= slack * (1 - level),
-                    f"{name}_{item.name}_above_{v}",
-                )
-        levels.append(level)
-    return low + pulp.lpSum(levels)
 
 
 def _integer(var: pulp.LpVariable) -> int:

@@ -31,6 +31,7 @@ from crunch_xl.counting import (
     COMPOSITES,
     LARGEST,
     RANGE,
+    SMALLEST,
     SOLVERS,
     SPREAD,
     Allocation,
@@ -41,6 +42,10 @@ from crunch_xl.counting import (
     available_solvers,
 )
 from crunch_xl.model import Kind, Option, Priority, Result, Scenario, SchoolClass, Status
+
+#: Structures tied on the criteria before the spread that are rebalanced one by one before
+#: the planner asks, over every structure left, for a smaller spread (see _least_spread).
+_TIED_STRUCTURES = 8
 
 __all__ = ["SOLVERS", "available_solvers", "is_feasible", "plan", "ranking_key"]
 
@@ -235,6 +240,8 @@ class _Planner:
                 continue  # already at a bound nothing can beat: skip the solve
             if criterion == LARGEST:
                 best, proven = self._least_largest(best, caps, limits.exclude)
+            elif criterion == RANGE:
+                best, proven = self._least_range(best, caps, limits.exclude)
             elif criterion == SPREAD and best is not None:
                 best, proven = self._least_spread(best, caps, limits.exclude)
             else:
@@ -247,7 +254,42 @@ class _Planner:
         return best, True
 
     def _solve(self, minimise: str | None, limits: Limits) -> Solve:
-        """Return one solve within what is left of the time limit (noting when it ran out)."""
+        """Return one solve within what is left of the time limit (noting when it ran out).
+
+        Over every structure a capped range is a window of sizes [a, a + range] holding every
+        class, for some a: one plain solve per start a (smallest and largest caps), which the
+        solver settles far faster than one model choosing the window itself.
+        """
+        if RANGE not in limits.caps or limits.fixed is not None:
+            return self._solve_once(minimise, limits)
+        caps = dict(limits.caps)
+        width = caps.pop(RANGE)
+        best: Allocation | None = None
+        settled = True
+        for low in self.model.window_starts(width, caps):
+            window = {
+                **caps,
+                SMALLEST: max(low, caps.get(SMALLEST, low)),
+                LARGEST: min(low + width, caps.get(LARGEST, low + width)),
+            }
+            if best is not None:
+                if minimise is None or best.measure(minimise) == 0:
+                    break  # nothing to improve on
+                value = best.measure(minimise) - 1
+                window[minimise] = min(window.get(minimise, value), value)
+            solve = self._solve_once(minimise, Limits(window, limits.exclude))
+            if solve.outcome is not Outcome.INFEASIBLE:
+                settled = settled and solve.outcome is Outcome.OPTIMAL
+                best = solve.allocation or best
+            if self.timed_out:
+                settled = False
+                break
+        if best is None:
+            return Solve(Outcome.INFEASIBLE if settled else Outcome.UNKNOWN)
+        return Solve(Outcome.OPTIMAL if settled else Outcome.FEASIBLE, best)
+
+    def _solve_once(self, minimise: str | None, limits: Limits) -> Solve:
+        """Return one solve of the counting model within what is left of the time limit."""
         remaining = self.deadline - time.perf_counter()
         if remaining <= 0:
             self.timed_out = True
@@ -283,29 +325,67 @@ class _Planner:
                 return best, False
         return best, True
 
-    def _least_spread(
-        self, best: Allocation, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
-    ) -> tuple[Allocation, bool]:
-        """Return the allocation with the smallest spread within the caps.
+    def _least_range(
+        self, best: Allocation | None, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
+    ) -> tuple[Allocation | None, bool]:
+        """Return the allocation with the smallest range, by asking for a smaller one in turn.
 
-        Each round rebalances the best structure so far (a small linear model once the
-        structure is fixed), then asks whether any allocation has a smaller spread still;
-        "no" proves the best.
+        Each round rebalances the best structure so far for its smallest range (linear once
+        the structure is fixed), then asks for any allocation with a smaller range still;
+        "none" proves the best.
         """
+        if best is None:
+            solve = self._solve(None, Limits(caps, exclude))
+            if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
+                return solve.allocation, False
+            best = solve.allocation
         while True:
-            fixed = dict(best.structure)
-            rebalanced = self._solve(SPREAD, Limits(caps, fixed=fixed))
-            found = rebalanced.allocation
-            if found is not None and found.measure(SPREAD) < best.measure(SPREAD):
-                best = found
-            if best.measure(SPREAD) == 0:
+            rebalanced = self._solve(RANGE, Limits(caps, fixed=dict(best.structure)))
+            if rebalanced.allocation is not None:
+                if rebalanced.allocation.measure(RANGE) < best.measure(RANGE):
+                    best = rebalanced.allocation
+            if best.measure(RANGE) == 0:
                 return best, True
-            smaller = self._solve(None, Limits({**caps, SPREAD: best.measure(SPREAD) - 1}, exclude))
+            smaller = self._solve(None, Limits({**caps, RANGE: best.measure(RANGE) - 1}, exclude))
             if smaller.outcome is Outcome.INFEASIBLE:
                 return best, True
             if smaller.allocation is None or smaller.outcome is not Outcome.OPTIMAL:
                 return best, False
             best = smaller.allocation
+
+    def _least_spread(
+        self, best: Allocation, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
+    ) -> tuple[Allocation, bool]:
+        """Return the allocation with the smallest spread within the caps.
+
+        The caps hold the criteria before the spread at their optimum, so few structures
+        reach them (rarely more than a handful). Each round rebalances one of those structures
+        for its smallest spread (a small linear model once the structure is fixed), then asks
+        for a structure not yet rebalanced; "none left" proves the best. Asking that is far
+        cheaper than asking for a smaller spread over every structure (one window of sizes
+        per grade), which is kept for the rare case of many tied structures.
+        """
+        examined: list[Mapping[Kind, int]] = []
+        candidate = best
+        while True:
+            fixed = dict(candidate.structure)
+            examined.append(fixed)
+            rebalanced = self._solve(SPREAD, Limits(caps, fixed=fixed))
+            if rebalanced.allocation is None or rebalanced.outcome is not Outcome.OPTIMAL:
+                return best, False
+            if rebalanced.allocation.measure(SPREAD) < best.measure(SPREAD):
+                best = rebalanced.allocation
+            if best.measure(SPREAD) == 0:
+                return best, True
+            limits = Limits(caps, [*exclude, *examined])
+            if len(examined) >= _TIED_STRUCTURES:
+                limits.caps = {**caps, SPREAD: best.measure(SPREAD) - 1}
+            other = self._solve(None, limits)
+            if other.outcome is Outcome.INFEASIBLE:
+                return best, True
+            if other.allocation is None or other.outcome is not Outcome.OPTIMAL:
+                return best, False
+            candidate = other.allocation
 
     def _floor(self, criterion: str) -> int:
         """Return a value of the measure that is proven unbeatable (so no solve is needed)."""
