@@ -163,7 +163,10 @@ class CountingModel:
         problem = pulp.LpProblem("classes", pulp.LpMinimize)
         n, c, totals = self._counting(problem, limits)
         measures = self._measures(problem, n, totals, limits, minimise)
-        objective = measures[minimise] if minimise else pulp.lpSum(n.values())
+        # A plain feasibility question still gets an objective: with none (or the number of
+        # classes, constant when every teacher is used) CBC took seconds to minutes to prove
+        # K-12 schools impossible that it settles in a tenth of a second this way.
+        objective = measures[minimise or COMPOSITES]
         problem += objective
         solve = self._run(problem, n, c, seconds)
         value = 0

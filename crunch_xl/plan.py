@@ -124,12 +124,20 @@ class _Planner:
         self.ranking = RANKINGS[scenario.priority]
         self.timed_out = False
         self.lower_largest = self.model.lower_largest()
+        #: The structures tied with the last lexicographic answer before its spread, each
+        #: rebalanced, when all of them were (None otherwise).
+        self.tied: list[Allocation] | None = None
+
+    def key(self, allocation: Allocation) -> tuple[int, ...]:
+        """Return the allocation's measures in ranking order: smaller ranks first."""
+        return tuple(allocation.measure(criterion) for criterion in self.ranking)
 
     def options(self) -> list[tuple[Allocation, bool, str]]:
         """Return (allocation, proven, reason) for option 1 and its alternatives, in order."""
         best, proven = self.lexicographic(self.ranking, Limits())
         if best is None:
             return []
+        tied = self.tied
         best, proven = self.rebalanced(best, proven)
         found = [(best, proven, f"Best for {self.scenario.priority.value.lower()}")]
         if not proven:
@@ -140,11 +148,22 @@ class _Planner:
             if allocation.structure not in seen:
                 seen.add(allocation.structure)
                 found.append((allocation, ok, reason))
+        key = self.key(best)
         while len(found) < wanted and not self.timed_out:
-            exclude: list[Mapping[Kind, int]] = [dict(structure) for structure in seen]
-            candidate, ok = self.lexicographic(self.ranking, Limits(exclude=exclude))
-            if candidate is None:
-                break
+            spare = [a for a in tied or [] if a.structure not in seen]
+            if spare:
+                # Every structure tied with the last option on the criteria before the spread
+                # was rebalanced; any other structure ranks below them (see _least_spread).
+                candidate, ok = min(spare, key=lambda a: (self.key(a), a.structure)), True
+            else:
+                # The next best ranks no better than the last; if its tied structures were
+                # all rebalanced and shown, it is worse on the criteria before the spread.
+                floors = key if tied is None else (*key[:-2], key[-2] + 1)
+                exclude: list[Mapping[Kind, int]] = [dict(structure) for structure in seen]
+                candidate, ok = self.lexicographic(self.ranking, Limits(exclude=exclude), floors)
+                if candidate is None:
+                    break
+                tied, key = self.tied, self.key(candidate)
             allocation, ok = self.rebalanced(candidate, ok)
             if allocation.structure in seen:  # a rebalance can only keep the structure
                 break
@@ -229,21 +248,29 @@ class _Planner:
         return solve.allocation if solve.outcome is Outcome.OPTIMAL else None
 
     def lexicographic(
-        self, criteria: Sequence[str], limits: Limits
+        self, criteria: Sequence[str], limits: Limits, floors: Sequence[int] = ()
     ) -> tuple[Allocation | None, bool]:
-        """Return the allocation best by these criteria in order, and whether it is proven."""
+        """Return the allocation best by these criteria in order, and whether it is proven.
+
+        floors are proven lower bounds in ranking order, each holding while the criteria
+        before it equal their floors (the next-best search knows its answer ranks no better
+        than the option before it): a criterion at its floor needs no further solve.
+        """
         caps = dict(limits.caps)
         best: Allocation | None = None
-        for criterion in criteria:
-            if best is not None and best.measure(criterion) <= self._floor(criterion):
+        self.tied = None
+        at_floors = True
+        for index, criterion in enumerate(criteria):
+            floor = self._floor(criterion)
+            if at_floors and index < len(floors):
+                floor = max(floor, floors[index])
+            if best is not None and best.measure(criterion) <= floor:
                 caps[criterion] = best.measure(criterion)
                 continue  # already at a bound nothing can beat: skip the solve
-            if criterion == LARGEST:
-                best, proven = self._least_largest(best, caps, limits.exclude)
-            elif criterion == RANGE:
-                best, proven = self._least_range(best, caps, limits.exclude)
+            if criterion in (LARGEST, RANGE):
+                best, proven = self._least(criterion, best, caps, limits.exclude, floor)
             elif criterion == SPREAD and best is not None:
-                best, proven = self._least_spread(best, caps, limits.exclude)
+                best, proven = self._least_spread(best, caps, limits.exclude, floor)
             else:
                 solve = self._solve(criterion, Limits(caps, limits.exclude))
                 best = solve.allocation or best
@@ -251,6 +278,7 @@ class _Planner:
             if best is None or not proven:
                 return best, False
             caps[criterion] = best.measure(criterion)
+            at_floors = at_floors and index < len(floors) and caps[criterion] == floors[index]
         return best, True
 
     def _solve(self, minimise: str | None, limits: Limits) -> Solve:
@@ -299,54 +327,35 @@ class _Planner:
             self.timed_out = True
         return solve
 
-    def _least_largest(
-        self, best: Allocation | None, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
+    def _least(
+        self,
+        measure: str,
+        best: Allocation | None,
+        caps: dict[str, int],
+        exclude: list[Mapping[Kind, int]],
+        floor: int,
     ) -> tuple[Allocation | None, bool]:
-        """Return the allocation with the smallest largest class, by bisecting on a cap.
+        """Return the allocation with the smallest largest class or range, and whether proven.
 
-        Each step is a plain feasibility model ("every class at most L"), which the solver
-        settles far faster than a model that minimises the largest class directly.
+        Each round rebalances the best structure so far for that measure (linear once the
+        structure is fixed), then asks for any allocation with a smaller one still: a plain
+        feasibility model, which the solver settles far faster than a model minimising the
+        measure over every structure, and fastest when the answer is "none", the proof.
         """
         if best is None:
             solve = self._solve(None, Limits(caps, exclude))
             if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
                 return solve.allocation, False
             best = solve.allocation
-        low, high = self.lower_largest, best.measure(LARGEST)
-        while low < high:
-            middle = (low + high) // 2
-            solve = self._solve(None, Limits({**caps, LARGEST: middle}, exclude))
-            if solve.outcome is Outcome.INFEASIBLE:
-                low = middle + 1
-            elif solve.allocation is not None and solve.outcome is Outcome.OPTIMAL:
-                best = solve.allocation
-                high = best.measure(LARGEST)
-            else:
-                return best, False
-        return best, True
-
-    def _least_range(
-        self, best: Allocation | None, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
-    ) -> tuple[Allocation | None, bool]:
-        """Return the allocation with the smallest range, by asking for a smaller one in turn.
-
-        Each round rebalances the best structure so far for its smallest range (linear once
-        the structure is fixed), then asks for any allocation with a smaller range still;
-        "none" proves the best.
-        """
-        if best is None:
-            solve = self._solve(None, Limits(caps, exclude))
-            if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
-                return solve.allocation, False
-            best = solve.allocation
+        rebalance = BALANCE if measure == LARGEST else measure
         while True:
-            rebalanced = self._solve(RANGE, Limits(caps, fixed=dict(best.structure)))
+            rebalanced = self._solve(rebalance, Limits(caps, fixed=dict(best.structure)))
             if rebalanced.allocation is not None:
-                if rebalanced.allocation.measure(RANGE) < best.measure(RANGE):
+                if rebalanced.allocation.measure(measure) < best.measure(measure):
                     best = rebalanced.allocation
-            if best.measure(RANGE) == 0:
+            if best.measure(measure) <= floor:
                 return best, True
-            smaller = self._solve(None, Limits({**caps, RANGE: best.measure(RANGE) - 1}, exclude))
+            smaller = self._solve(None, Limits({**caps, measure: best.measure(measure) - 1}, exclude))
             if smaller.outcome is Outcome.INFEASIBLE:
                 return best, True
             if smaller.allocation is None or smaller.outcome is not Outcome.OPTIMAL:
@@ -354,7 +363,11 @@ class _Planner:
             best = smaller.allocation
 
     def _least_spread(
-        self, best: Allocation, caps: dict[str, int], exclude: list[Mapping[Kind, int]]
+        self,
+        best: Allocation,
+        caps: dict[str, int],
+        exclude: list[Mapping[Kind, int]],
+        floor: int,
     ) -> tuple[Allocation, bool]:
         """Return the allocation with the smallest spread within the caps.
 
@@ -363,25 +376,29 @@ class _Planner:
         for its smallest spread (a small linear model once the structure is fixed), then asks
         for a structure not yet rebalanced; "none left" proves the best. Asking that is far
         cheaper than asking for a smaller spread over every structure (one window of sizes
-        per grade), which is kept for the rare case of many tied structures.
+        per grade), which is kept for the rare case of many tied structures. When every tied
+        structure was rebalanced they are kept in `tied`: the next-best options among them
+        need no further solve.
         """
-        examined: list[Mapping[Kind, int]] = []
+        examined: list[Allocation] = []
         candidate = best
         while True:
             fixed = dict(candidate.structure)
-            examined.append(fixed)
             rebalanced = self._solve(SPREAD, Limits(caps, fixed=fixed))
             if rebalanced.allocation is None or rebalanced.outcome is not Outcome.OPTIMAL:
                 return best, False
+            examined.append(rebalanced.allocation)
             if rebalanced.allocation.measure(SPREAD) < best.measure(SPREAD):
                 best = rebalanced.allocation
-            if best.measure(SPREAD) == 0:
+            if best.measure(SPREAD) <= floor:
                 return best, True
-            limits = Limits(caps, [*exclude, *examined])
-            if len(examined) >= _TIED_STRUCTURES:
+            limits = Limits(caps, [*exclude, *(dict(a.structure) for a in examined)])
+            windowed = len(examined) >= _TIED_STRUCTURES
+            if windowed:
                 limits.caps = {**caps, SPREAD: best.measure(SPREAD) - 1}
             other = self._solve(None, limits)
             if other.outcome is Outcome.INFEASIBLE:
+                self.tied = None if windowed else examined
                 return best, True
             if other.allocation is None or other.outcome is not Outcome.OPTIMAL:
                 return best, False
