@@ -226,8 +226,8 @@ class CountingModel:
         problem += classes >= 1, "at_least_one_class"
         if COMPOSITES in caps:
             problem += self._composites(n) <= caps[COMPOSITES], "composites_cap"
-        for index, structure in enumerate(limits.exclude):
-            self._exclude(problem, n, structure, index)
+        if limits.exclude:
+            self._exclude(problem, n, limits.exclude)
         return n, c, totals
 
     def _class_count_cuts(
@@ -275,26 +275,37 @@ class CountingModel:
         self,
         problem: pulp.LpProblem,
         n: Mapping[Kind, pulp.LpVariable],
-        structure: Mapping[Kind, int],
-        index: int,
+        structures: list[Mapping[Kind, int]],
     ) -> None:
-        """Forbid one structure: some kind must run more, or fewer, classes than it does."""
-        if any(count > self.most[k] for k, count in structure.items() if k in n):
-            return  # that structure is out of reach anyway
-        changes = []
+        """Forbid structures: for each, some kind must run another number of classes.
+
+        Each kind's class count is spelled out as one binary per possible count ("runs
+        exactly v classes"), shared by every structure forbidden: each is then one constraint,
+        "not all of its counts at once", so the model grows little as structures are added.
+        """
+        reachable = [
+            s for s in structures if all(count <= self.most[k] for k, count in s.items() if k in n)
+        ]
+        if not reachable:
+            return  # every structure to forbid is out of reach anyway
+        exactly: dict[Kind, dict[int, pulp.LpVariable]] = {}
         for kind, var in n.items():
-            count = structure.get(kind, 0)
-            name = f"{self.names[kind]}_{index}"
-            if count < self.most[kind]:
-                more = problem.add_variable(f"more_{name}", cat=pulp.LpBinary)
-                problem += var >= count + 1 - (count + 1) * (1 - more), f"more_{name}"
-                changes.append(more)
-            if count > 0:
-                fewer = problem.add_variable(f"fewer_{name}", cat=pulp.LpBinary)
-                span = self.most[kind] - count + 1
-                problem += var <= count - 1 + span * (1 - fewer), f"fewer_{name}"
-                changes.append(fewer)
-        problem += pulp.lpSum(changes) >= 1, f"other_structure_than_{index}"
+            name = self.names[kind]
+            low = self.fewest[kind]
+            counts = range(low, max(self.most[kind], low) + 1)
+            exactly[kind] = {
+                v: problem.add_variable(f"runs_{name}_{v}", cat=pulp.LpBinary) for v in counts
+            }
+            problem += pulp.lpSum(exactly[kind].values()) == 1, f"runs_one_count_{name}"
+            problem += (
+                pulp.lpSum(v * y for v, y in exactly[kind].items()) == var,
+                f"runs_count_{name}",
+            )
+        for index, structure in enumerate(reachable):
+            chosen = [exactly[kind].get(structure.get(kind, 0)) for kind in n]
+            if any(y is None for y in chosen):
+                continue  # a count outside this kind's limits: out of reach anyway
+            problem += pulp.lpSum(chosen) <= len(chosen) - 1, f"other_structure_than_{index}"
 
     def _measures(
         self,

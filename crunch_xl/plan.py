@@ -45,7 +45,7 @@ from crunch_xl.model import Kind, Option, Priority, Result, Scenario, SchoolClas
 
 #: Structures tied on the criteria before the spread that are rebalanced one by one before
 #: the planner asks, over every structure left, for a smaller spread (see _least_spread).
-_TIED_STRUCTURES = 8
+_TIED_STRUCTURES = 3
 
 __all__ = ["SOLVERS", "available_solvers", "is_feasible", "plan", "ranking_key"]
 
@@ -179,6 +179,10 @@ class _Planner:
         more_composites = self.scenario.priority is not Priority.SMALLEST_CLASSES
         fewer_composites = self.scenario.priority is not Priority.FEWEST_COMPOSITES
         up = down = best
+        # Below down's composites the largest class grows, once down is known to have the
+        # smallest largest class for its composites (option 1 under "Smallest classes", and
+        # every step this walk takes).
+        down_is_least = self.scenario.priority is Priority.SMALLEST_CLASSES
         while len(steps) < room and not self.timed_out and (more_composites or fewer_composites):
             if more_composites:
                 step = self._smaller_largest(up)
@@ -188,11 +192,11 @@ class _Planner:
                     up = step[0]
                     steps.append(step)
             if fewer_composites and len(steps) < room:
-                step = self._fewer_composites(down)
+                step = self._fewer_composites(down, down_is_least)
                 if step is None:
                     fewer_composites = False
                 else:
-                    down = step[0]
+                    down, down_is_least = step[0], True
                     steps.append(step)
         return steps
 
@@ -211,13 +215,19 @@ class _Planner:
         reason = f"{words.count(extra, 'composite')} more, for classes of at most {largest}"
         return allocation, ok, reason
 
-    def _fewer_composites(self, start: Allocation) -> tuple[Allocation, bool, str] | None:
-        """Return the smallest largest class possible with fewer composites than start."""
+    def _fewer_composites(
+        self, start: Allocation, start_is_least: bool
+    ) -> tuple[Allocation, bool, str] | None:
+        """Return the smallest largest class possible with fewer composites than start.
+
+        When start has the smallest largest class for its composites, fewer cost more.
+        """
         composites = start.measure(COMPOSITES)
         if composites == 0:
             return None
         limits = Limits(caps={COMPOSITES: composites - 1})
-        allocation, ok = self.lexicographic((LARGEST, COMPOSITES), limits)
+        floors = (start.measure(LARGEST) + 1,) if start_is_least else ()
+        allocation, ok = self.lexicographic((LARGEST, COMPOSITES), limits, floors)
         allocation, ok = self.step_rebalanced(allocation, ok)
         if allocation is None:
             return None
@@ -337,10 +347,11 @@ class _Planner:
     ) -> tuple[Allocation | None, bool]:
         """Return the allocation with the smallest largest class or range, and whether proven.
 
-        Each round rebalances the best structure so far for that measure (linear once the
-        structure is fixed), then asks for any allocation with a smaller one still: a plain
-        feasibility model, which the solver settles far faster than a model minimising the
-        measure over every structure, and fastest when the answer is "none", the proof.
+        A bisection between the floor and the best so far, where each found structure is
+        first rebalanced for that measure (linear once the structure is fixed), which often
+        lowers the top at once. Each question is a plain feasibility model ("every class at
+        most L"), which the solver settles far faster than a model minimising the measure
+        over every structure, and fastest when the answer is "none", the proof.
         """
         if best is None:
             solve = self._solve(None, Limits(caps, exclude))
@@ -348,19 +359,24 @@ class _Planner:
                 return solve.allocation, False
             best = solve.allocation
         rebalance = BALANCE if measure == LARGEST else measure
+        low, found = floor, best
         while True:
-            rebalanced = self._solve(rebalance, Limits(caps, fixed=dict(best.structure)))
-            if rebalanced.allocation is not None:
-                if rebalanced.allocation.measure(measure) < best.measure(measure):
-                    best = rebalanced.allocation
-            if best.measure(measure) <= floor:
+            if found is not None and found.measure(measure) > low:
+                rebalanced = self._solve(rebalance, Limits(caps, fixed=dict(found.structure)))
+                found = rebalanced.allocation or found
+                if found.measure(measure) < best.measure(measure):
+                    best = found
+            if best.measure(measure) <= low:
                 return best, True
-            smaller = self._solve(None, Limits({**caps, measure: best.measure(measure) - 1}, exclude))
+            middle = (low + best.measure(measure) - 1) // 2
+            smaller = self._solve(None, Limits({**caps, measure: middle}, exclude))
+            found = smaller.allocation
             if smaller.outcome is Outcome.INFEASIBLE:
-                return best, True
-            if smaller.allocation is None or smaller.outcome is not Outcome.OPTIMAL:
+                low = middle + 1
+            elif found is None or smaller.outcome is not Outcome.OPTIMAL:
                 return best, False
-            best = smaller.allocation
+            elif found.measure(measure) < best.measure(measure):
+                best = found
 
     def _least_spread(
         self,
