@@ -112,6 +112,19 @@ class Solve:
 
 
 @dataclass
+class _Base:
+    """The variables and rules every solve of one scenario shares, and constraints per cap."""
+
+    n: _Classes
+    c: _Children
+    totals: dict[Kind, pulp.LpAffineExpression]
+    rules: list[tuple[str, pulp.LpConstraint]]
+    capped: dict[tuple[str, int], list[tuple[str, pulp.LpConstraint]]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass
 class Limits:
     """Extra limits for one solve: measure caps, excluded structures, a fixed structure."""
 
@@ -137,6 +150,7 @@ class CountingModel:
         # Index-based names: grade labels may hold any character, and LP names must be unique.
         self.names = {k: f"k{i}_{_safe(k)}" for i, k in enumerate(self.kinds)}
         self.names.update({(g,): f"g{i}_{_safe((g,))}" for i, g in enumerate(self.labels)})
+        self._shared: _Base | None = None
 
     def _most_classes(self, kind: Kind) -> int:
         """Return an upper bound on the classes of a kind that any valid allocation can run."""
@@ -180,19 +194,41 @@ class CountingModel:
     def _counting(
         self, problem: pulp.LpProblem, limits: Limits
     ) -> tuple[_Classes, _Children, dict[Kind, pulp.LpAffineExpression]]:
+        """Add the rules of SPEC section 1 and the limits of this solve; return n, c, totals.
+
+        The rules are built once per scenario and shared by every solve (building them was
+        a third of each solve's time); only the limits of a solve are added to them.
+        """
+        base = self._base()
+        for kind, var in base.n.items():
+            var.lowBound, var.upBound = self.fewest[kind], self.most[kind]
+            if limits.fixed is not None:
+                var.lowBound = var.upBound = limits.fixed.get(kind, 0)
+        for name, constraint in base.rules:
+            problem.addConstraint(constraint, name)
+        for measure in (LARGEST, SMALLEST, COMPOSITES):
+            if measure in limits.caps:
+                for name, constraint in self._capped(measure, limits.caps[measure]):
+                    problem.addConstraint(constraint, name)
+        if limits.exclude:
+            self._exclude(problem, base.n, limits.exclude)
+        return base.n, base.c, base.totals
+
+    def _base(self) -> _Base:
+        """Return the variables and rules every solve shares (built on first use)."""
+        if self._shared is not None:
+            return self._shared
         s = self.scenario
-        caps = limits.caps
+        builder = pulp.LpProblem("rules", pulp.LpMinimize)
         n: _Classes = {}
         c: _Children = {}
         totals: dict[Kind, pulp.LpAffineExpression] = {}
+        rules: list[tuple[str, pulp.LpConstraint]] = []
         for kind in self.kinds:
             name = self.names[kind]
-            low, high = self.fewest[kind], self.most[kind]
-            if limits.fixed is not None:
-                low = high = limits.fixed.get(kind, 0)
-            n[kind] = problem.add_variable(f"classes_{name}", low, high, cat=pulp.LpInteger)
+            n[kind] = builder.add_variable(f"classes_{name}", 0, None, cat=pulp.LpInteger)
             c[kind] = {
-                label: problem.add_variable(
+                label: builder.add_variable(
                     f"children_{name}_{self.names[(label,)]}",
                     0,
                     self.children[label],
@@ -202,38 +238,66 @@ class CountingModel:
             }
             totals[kind] = pulp.lpSum(c[kind].values())
             smallest, largest = self.limits[kind]
-            largest = min(largest, caps.get(LARGEST, largest))
-            smallest = max(smallest, caps.get(SMALLEST, smallest))
-            problem += totals[kind] <= largest * n[kind], f"largest_class_{name}"
-            problem += totals[kind] >= smallest * n[kind], f"smallest_class_{name}"
+            rules.append((f"largest_class_{name}", totals[kind] <= largest * n[kind]))
+            rules.append((f"smallest_class_{name}", totals[kind] >= smallest * n[kind]))
             if len(kind) > 1:
                 for label, var in c[kind].items():
-                    problem += (
-                        var >= s.composite_minimum * n[kind],
-                        f"composite_minimum_{name}_{self.names[(label,)]}",
+                    rules.append(
+                        (
+                            f"composite_minimum_{name}_{self.names[(label,)]}",
+                            var >= s.composite_minimum * n[kind],
+                        )
                     )
         for label in self.labels:
-            problem += (
-                pulp.lpSum(c[k][label] for k in self.kinds if label in k) == self.children[label],
-                f"every_child_placed_{self.names[(label,)]}",
+            rules.append(
+                (
+                    f"every_child_placed_{self.names[(label,)]}",
+                    pulp.lpSum(c[k][label] for k in self.kinds if label in k)
+                    == self.children[label],
+                )
             )
-        self._class_count_cuts(problem, n, caps)
+        for name, (kinds, least) in self._class_count_cuts(None).items():
+            rules.append((f"classes_for_grades_{name}", pulp.lpSum(n[k] for k in kinds) >= least))
         classes = pulp.lpSum(n.values())
         if s.use_every_teacher:
-            problem += classes == s.teachers, "one_class_per_teacher"
+            rules.append(("one_class_per_teacher", classes == s.teachers))
         else:
-            problem += classes <= s.teachers, "at_most_one_class_per_teacher"
-        problem += classes >= 1, "at_least_one_class"
-        if COMPOSITES in caps:
-            problem += self._composites(n) <= caps[COMPOSITES], "composites_cap"
-        if limits.exclude:
-            self._exclude(problem, n, limits.exclude)
-        return n, c, totals
+            rules.append(("at_most_one_class_per_teacher", classes <= s.teachers))
+        rules.append(("at_least_one_class", classes >= 1))
+        self._shared = _Base(n, c, totals, rules)
+        return self._shared
 
-    def _class_count_cuts(
-        self, problem: pulp.LpProblem, n: _Classes, caps: Mapping[str, int]
-    ) -> None:
-        """Add valid bounds on the classes holding each run of consecutive grades.
+    def _capped(self, measure: str, value: int) -> list[tuple[str, pulp.LpConstraint]]:
+        """Return the constraints one cap adds to the rules (built once per cap)."""
+        key = (measure, value)
+        base = self._base()
+        if key in base.capped:
+            return base.capped[key]
+        added: list[tuple[str, pulp.LpConstraint]] = []
+        if measure == COMPOSITES:
+            added.append(("composites_cap", self._composites(base.n) <= value))
+        for kind in self.kinds:
+            name, total, count = self.names[kind], base.totals[kind], base.n[kind]
+            smallest, largest = self.limits[kind]
+            if measure == LARGEST and value < largest:
+                added.append((f"largest_cap_{name}", total <= value * count))
+            if measure == SMALLEST and value > smallest:
+                added.append((f"smallest_cap_{name}", total >= value * count))
+        if measure == LARGEST:
+            loose = self._class_count_cuts(None)
+            for name, (kinds, least) in self._class_count_cuts(value).items():
+                if least > loose[name][1]:
+                    added.append(
+                        (
+                            f"classes_for_grades_{name}_capped",
+                            pulp.lpSum(base.n[k] for k in kinds) >= least,
+                        )
+                    )
+        base.capped[key] = added
+        return added
+
+    def _class_count_cuts(self, cap: int | None) -> dict[str, tuple[list[Kind], int]]:
+        """Return valid bounds on the classes holding each run of consecutive grades.
 
         A class holds at most its largest size of a run's children (for one grade: at most its
         largest share), so the classes holding a run number at least the run's children over
@@ -241,7 +305,6 @@ class CountingModel:
         composite counts once but serves two grades, so a tight teacher count forces composites.
         Without them CBC needs seconds to tens of seconds on K-12 schools at the fewest teachers.
         """
-        cap = caps.get(LARGEST)
         minimum = self.scenario.composite_minimum
         usable = [k for k in self.kinds if self.most[k] > 0]
 
@@ -249,6 +312,7 @@ class CountingModel:
             size = self.limits[kind][1]
             return size if cap is None else min(size, cap)
 
+        cuts: dict[str, tuple[list[Kind], int]] = {}
         for first in range(len(self.labels)):
             for last in range(first, len(self.labels)):
                 run = set(self.labels[first : last + 1])
@@ -263,10 +327,8 @@ class CountingModel:
                 if share <= 0:
                     continue
                 name = f"{self.names[(self.labels[first],)]}_to_{self.names[(self.labels[last],)]}"
-                problem += (
-                    pulp.lpSum(n[k] for k in kinds) >= -(-children // share),
-                    f"classes_for_grades_{name}",
-                )
+                cuts[name] = (kinds, -(-children // share))
+        return cuts
 
     def _composites(self, n: Mapping[Kind, pulp.LpVariable]) -> pulp.LpAffineExpression:
         return pulp.lpSum(v for k, v in n.items() if len(k) > 1)
