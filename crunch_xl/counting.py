@@ -25,14 +25,17 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 import pulp
 
+from crunch_xl import cbc
+from crunch_xl.cbc import bundled_cbc
 from crunch_xl.model import Kind, Scenario
+
+__all__ = ["CountingModel", "available_solvers", "bundled_cbc"]
 
 #: Measures the model can minimise or cap.
 COMPOSITES = "composites"
@@ -119,9 +122,7 @@ class _Base:
     c: _Children
     totals: dict[Kind, pulp.LpAffineExpression]
     rules: list[tuple[str, pulp.LpConstraint]]
-    capped: dict[tuple[str, int], list[tuple[str, pulp.LpConstraint]]] = field(
-        default_factory=dict
-    )
+    capped: dict[tuple[str, int], list[tuple[str, pulp.LpConstraint]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -183,6 +184,9 @@ class CountingModel:
         objective = measures[minimise or COMPOSITES]
         problem += objective
         solve = self._run(problem, n, c, seconds)
+        if minimise is None and solve.outcome is Outcome.FEASIBLE:
+            # Any allocation within the limits answers a feasibility question.
+            solve = Solve(Outcome.OPTIMAL, solve.allocation)
         value = 0
         if solve.allocation is not None and minimise is not None:
             if minimise == BALANCE:
@@ -539,13 +543,12 @@ class CountingModel:
 
     def _run(self, problem: pulp.LpProblem, n: _Classes, c: _Children, seconds: float) -> Solve:
         seconds = max(seconds, 0.05)
-        if self.solver == "highs":
-            _silence_highs_banner()
-            solver: pulp.LpSolver = pulp.HiGHS(msg=False, timeLimit=seconds)
-        else:
-            solver = bundled_cbc(timeLimit=seconds)
         try:
-            problem.solve(solver)
+            if self.solver == "highs":
+                _silence_highs_banner()
+                problem.solve(pulp.HiGHS(msg=False, timeLimit=seconds))
+            else:
+                cbc.solve(problem, seconds)
         except pulp.PulpSolverError:
             return Solve(Outcome.UNKNOWN)
         status, solution = problem.status, problem.sol_status
@@ -602,19 +605,6 @@ def _integer(var: pulp.LpVariable) -> int:
 def _safe(kind: Kind) -> str:
     """Return a readable, solver-safe spelling of a kind (LP files allow few characters)."""
     return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in "_".join(kind))
-
-
-def bundled_cbc(**options: float) -> pulp.LpSolver:
-    """Return pulp's bundled CBC (the default solver), without its deprecation warning.
-
-    pulp 3.3 deprecates PULP_CBC_CMD in favour of a separately installed CBC; we pin pulp<4
-    precisely to keep the bundled binary, so the warning says nothing our users can act on.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
-        )
-        return pulp.PULP_CBC_CMD(msg=False, **options)
 
 
 def available_solvers() -> list[str]:

@@ -154,17 +154,19 @@ class _Planner:
             if spare:
                 # Every structure tied with the last option on the criteria before the spread
                 # was rebalanced; any other structure ranks below them (see _least_spread).
-                candidate, ok = min(spare, key=lambda a: (self.key(a), a.structure)), True
+                pick: Allocation | None = min(spare, key=lambda a: (self.key(a), a.structure))
+                ok = True
             else:
                 # The next best ranks no better than the last; if its tied structures were
                 # all rebalanced and shown, it is worse on the criteria before the spread.
                 floors = key if tied is None else (*key[:-2], key[-2] + 1)
                 exclude: list[Mapping[Kind, int]] = [dict(structure) for structure in seen]
-                candidate, ok = self.lexicographic(self.ranking, Limits(exclude=exclude), floors)
-                if candidate is None:
+                pick, ok = self.lexicographic(self.ranking, Limits(exclude=exclude), floors)
+                if pick is None:
                     break
-                tied, key = self.tied, self.key(candidate)
-            allocation, ok = self.rebalanced(candidate, ok)
+                tied, key = self.tied, self.key(pick)
+            assert pick is not None
+            allocation, ok = self.rebalanced(pick, ok)
             if allocation.structure in seen:  # a rebalance can only keep the structure
                 break
             seen.add(allocation.structure)
@@ -359,24 +361,27 @@ class _Planner:
                 return solve.allocation, False
             best = solve.allocation
         rebalance = BALANCE if measure == LARGEST else measure
-        low, found = floor, best
+        low = floor
+        found: Allocation | None = best  # a structure not yet rebalanced
         while True:
             if found is not None and found.measure(measure) > low:
                 rebalanced = self._solve(rebalance, Limits(caps, fixed=dict(found.structure)))
-                found = rebalanced.allocation or found
-                if found.measure(measure) < best.measure(measure):
-                    best = found
+                balanced = rebalanced.allocation or found
+                if balanced.measure(measure) < best.measure(measure):
+                    best = balanced
+            found = None
             if best.measure(measure) <= low:
                 return best, True
             middle = (low + best.measure(measure) - 1) // 2
             smaller = self._solve(None, Limits({**caps, measure: middle}, exclude))
-            found = smaller.allocation
             if smaller.outcome is Outcome.INFEASIBLE:
                 low = middle + 1
-            elif found is None or smaller.outcome is not Outcome.OPTIMAL:
+            elif smaller.allocation is None or smaller.outcome is not Outcome.OPTIMAL:
                 return best, False
-            elif found.measure(measure) < best.measure(measure):
-                best = found
+            else:
+                found = smaller.allocation
+                if found.measure(measure) < best.measure(measure):
+                    best = found
 
     def _least_spread(
         self,
