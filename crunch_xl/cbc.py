@@ -49,10 +49,12 @@ def solve(problem: pulp.LpProblem, seconds: float) -> None:
         raise pulp.PulpSolverError(f"CBC is not available at {solver.path}")
     model, *solutions = solver.create_tmp_files(problem.name, "mps", "a.sol", "b.sol")
     variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
+    # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
+    model_args = [model, "-max"] if problem.sense == pulp.LpMaximize else [model]
     deadline = time.monotonic() + seconds
     running: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
-        first = _start(solver.path, model, SETTINGS[0], solutions[0], seconds)
+        first = _start(solver.path, model_args, SETTINGS[0], solutions[0], seconds)
         running.append((first, solutions[0]))
         answer = _first_answer(running, time.monotonic() + HEAD_START)
         for settings, solution in zip(SETTINGS[1:], solutions[1:], strict=True):
@@ -60,7 +62,9 @@ def solve(problem: pulp.LpProblem, seconds: float) -> None:
                 break
             left = deadline - time.monotonic()
             if left > HEAD_START:
-                running.append((_start(solver.path, model, settings, solution, left), solution))
+                running.append(
+                    (_start(solver.path, model_args, settings, solution, left), solution)
+                )
             answer = _first_answer(running, None)
         if answer is None:
             raise pulp.PulpSolverError("CBC stopped without an answer")
@@ -78,10 +82,10 @@ def solve(problem: pulp.LpProblem, seconds: float) -> None:
 
 
 def _start(
-    path: str, model: str, settings: tuple[str, ...], solution: str, seconds: float
+    path: str, model: list[str], settings: tuple[str, ...], solution: str, seconds: float
 ) -> subprocess.Popen[bytes]:
     """Start one CBC on the model file, writing its solution file when done."""
-    args = [path, model, "-sec", f"{max(seconds, 0.05):.3f}", "-timeMode", "elapsed"]
+    args = [path, *model, "-sec", f"{max(seconds, 0.05):.3f}", "-timeMode", "elapsed"]
     args += [*settings, "-solve", "-printingOptions", "all", "-solution", solution]
     startup = None
     if os.name == "nt":  # no console window flashing up for each solve

@@ -1,10 +1,10 @@
 """The counting model: how many classes of each kind, and children of each grade per kind.
 
-This is the only module that imports pulp. Classes of one kind are interchangeable, so the model
-never numbers them: it counts classes per kind (``n``) and children of each grade per kind
-(``c``). That is exact, because children of one kind can always be split evenly — each grade's
-children dealt out as evenly as possible, remainders round-robin across grades — and the even
-split is also the most balanced split of that kind:
+This module and cbc.py (which runs CBC) are the only ones that import pulp. Classes of one kind
+are interchangeable, so the model never numbers them: it counts classes per kind (``n``) and
+children of each grade per kind (``c``). That is exact, because children of one kind can always
+be split evenly — each grade's children dealt out as evenly as possible, remainders round-robin
+across grades — and the even split is also the most balanced split of that kind:
 
 - class sizes are the floor or the ceiling of kind total / classes, so if the kind's total lies
   within [smallest·n, largest·n] every class is within its limits;

@@ -127,6 +127,8 @@ class _Planner:
         #: The structures tied with the last lexicographic answer before its spread, each
         #: rebalanced, when all of them were (None otherwise).
         self.tied: list[Allocation] | None = None
+        #: Each structure's allocation with its smallest largest class, then spread.
+        self.balanced: dict[tuple[tuple[Kind, int], ...], Allocation | None] = {}
 
     def key(self, allocation: Allocation) -> tuple[int, ...]:
         """Return the allocation's measures in ranking order: smaller ranks first."""
@@ -255,9 +257,18 @@ class _Planner:
         return (allocation, False) if balanced is None else (balanced, True)
 
     def _balanced(self, allocation: Allocation) -> Allocation | None:
-        """Return the structure's allocation with the smallest largest class, then spread."""
-        solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
-        return solve.allocation if solve.outcome is Outcome.OPTIMAL else None
+        """Return the structure's allocation with the smallest largest class, then spread.
+
+        Remembered per structure: the trade-off and the largest-class search ask for the same
+        structures. Caps need not be part of it: the structure is fixed (so are its
+        composites), and its own allocation already keeps every cap.
+        """
+        if allocation.structure not in self.balanced:
+            solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
+            if solve.outcome is not Outcome.OPTIMAL:
+                return None
+            self.balanced[allocation.structure] = solve.allocation
+        return self.balanced[allocation.structure]
 
     def lexicographic(
         self, criteria: Sequence[str], limits: Limits, floors: Sequence[int] = ()
@@ -360,13 +371,15 @@ class _Planner:
             if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
                 return solve.allocation, False
             best = solve.allocation
-        rebalance = BALANCE if measure == LARGEST else measure
         low = floor
         found: Allocation | None = best  # a structure not yet rebalanced
         while True:
             if found is not None and found.measure(measure) > low:
-                rebalanced = self._solve(rebalance, Limits(caps, fixed=dict(found.structure)))
-                balanced = rebalanced.allocation or found
+                if measure == LARGEST:
+                    balanced = self._balanced(found) or found
+                else:
+                    fixed = Limits(caps, fixed=dict(found.structure))
+                    balanced = self._solve(measure, fixed).allocation or found
                 if balanced.measure(measure) < best.measure(measure):
                     best = balanced
             found = None

@@ -1,0 +1,109 @@
+"""crunch_xl.cbc: the bundled CBC raced with two settings (real CBC processes, real files)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pulp
+import pytest
+
+from crunch_xl import cbc
+from crunch_xl.counting import CountingModel, Limits
+from crunch_xl.model import Composite, Grade, Scenario
+
+
+def knapsack(capacity: int) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """Return a small integer model with a known optimum (items 0..5, weights 3..8)."""
+    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    items = [problem.add_variable(f"take_{i}", 0, 1, pulp.LpBinary) for i in range(6)]
+    weights = [3, 4, 5, 6, 7, 8]
+    values = [4, 5, 7, 8, 9, 11]
+    problem += pulp.lpSum(v * x for v, x in zip(values, items, strict=True))
+    problem += pulp.lpSum(w * x for w, x in zip(weights, items, strict=True)) <= capacity
+    return problem, items
+
+
+def leftovers() -> set[Path]:
+    """Return pulp's temporary files in the folder it writes them to."""
+    return set(Path(cbc.bundled_cbc().tmpDir or ".").glob("*-pulp.*"))
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """Return the CBC processes cbc.solve starts (real processes, recorded as they start)."""
+    processes: list[subprocess.Popen[bytes]] = []
+    real = subprocess.Popen
+
+    def record(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        process: subprocess.Popen[bytes] = real(*args, **kwargs)  # type: ignore[call-overload]
+        processes.append(process)
+        return process
+
+    monkeypatch.setattr(cbc.subprocess, "Popen", record)
+    return processes
+
+
+def test_the_race_answers_as_pulps_own_cbc_does() -> None:
+    ours, taken = knapsack(15)
+    before = leftovers()
+    cbc.solve(ours, 10)
+    theirs, expected = knapsack(15)
+    theirs.solve(cbc.bundled_cbc())
+    assert ours.status == pulp.LpStatusOptimal
+    assert pulp.value(ours.objective) == pulp.value(theirs.objective) == 20
+    assert [x.value() for x in taken] == [x.value() for x in expected]
+    assert leftovers() == before
+
+
+def test_an_impossible_model_is_reported_infeasible() -> None:
+    problem, items = knapsack(15)
+    problem += items[0] + items[1] >= 3  # two binaries cannot add up to 3
+    cbc.solve(problem, 10)
+    assert problem.status == pulp.LpStatusInfeasible
+
+
+def test_both_settings_race_when_neither_answers_at_once(
+    monkeypatch: pytest.MonkeyPatch, started: list[subprocess.Popen[bytes]]
+) -> None:
+    # No head start: the second CBC always joins; the answer is still exact and nothing is
+    # left behind (files or processes).
+    monkeypatch.setattr(cbc, "HEAD_START", 0.0)
+    before = leftovers()
+    for capacity, best in ((15, 20), (10, 13), (2, 0)):
+        problem, _ = knapsack(capacity)
+        cbc.solve(problem, 10)
+        assert problem.status == pulp.LpStatusOptimal
+        assert pulp.value(problem.objective) == best
+    assert leftovers() == before
+    assert len(started) == 6
+    assert all(process.poll() is not None for process in started)
+
+
+def hard_school() -> Scenario:
+    """Return a K-12 school at its fewest teachers, where CBC needs many seconds."""
+    counts = [122, 125, 111, 138, 135, 104, 126, 122, 105, 139, 102, 104, 140]
+    largest = [21, 26, 26, 29, 28, 28, 29, 32, 29, 32, 30, 28, 28]
+    smallest = [17, 15, 17, 16, 16, 16, 15, 17, 17, 16, 17, 16, 15]
+    labels = ["K", *(str(g) for g in range(1, 13))]
+    grades = tuple(
+        Grade(label, n, low, high)
+        for label, n, low, high in zip(labels, counts, smallest, largest, strict=True)
+    )
+    pairs = [("K", "1"), ("1", "2"), ("3", "4"), ("4", "5"), ("5", "6"), ("6", "7")]
+    pairs += [("7", "8"), ("8", "9"), ("11", "12")]
+    triples = [("1", "2", "3"), ("6", "7", "8"), ("9", "10", "11")]
+    composites = tuple(Composite(kind) for kind in pairs + triples)
+    return Scenario("K-12", grades, composites, teachers=57, composite_minimum=6)
+
+
+def test_the_time_limit_stops_every_cbc(started: list[subprocess.Popen[bytes]]) -> None:
+    model = CountingModel(hard_school())
+    clock = time.perf_counter()
+    solve, _ = model.solve("composites", Limits({"largest": 30}), 1.0)
+    elapsed = time.perf_counter() - clock
+    assert elapsed < 6, elapsed  # CBC itself may run a little past its limit
+    assert 1 <= len(started) <= len(cbc.SETTINGS)
+    assert all(process.poll() is not None for process in started)
+    assert solve.outcome.value in ("optimal", "feasible", "infeasible", "unknown")
