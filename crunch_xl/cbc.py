@@ -108,6 +108,7 @@ def _first_answer(
     A CBC that stopped at its time limit without settling the question only answers when
     every other one has stopped too (they share one deadline).
     """
+    pause = _POLL / 16  # most solves take 10-30 ms: look often at first
     while until is None or time.monotonic() < until:
         done = [(p, s) for p, s in running if p.poll() is not None]
         for process, solution in done:
@@ -116,7 +117,8 @@ def _first_answer(
         if len(done) == len(running):
             usable = [s for p, s in done if p.returncode == 0 and os.path.exists(s)]
             return usable[0] if usable else None
-        time.sleep(_POLL)
+        time.sleep(pause)
+        pause = min(2 * pause, _POLL)
     return None
 
 
