@@ -285,13 +285,14 @@ class _Planner:
         at_floors = True
         for index, criterion in enumerate(criteria):
             floor = self._floor(criterion)
-            if at_floors and index < len(floors):
+            known = at_floors and index < len(floors)  # the option before sets the floor
+            if known:
                 floor = max(floor, floors[index])
             if best is not None and best.measure(criterion) <= floor:
                 caps[criterion] = best.measure(criterion)
                 continue  # already at a bound nothing can beat: skip the solve
             if criterion in (LARGEST, RANGE):
-                best, proven = self._least(criterion, best, caps, limits.exclude, floor)
+                best, proven = self._least(criterion, best, caps, limits.exclude, floor, known)
             elif criterion == SPREAD and best is not None:
                 best, proven = self._least_spread(best, caps, limits.exclude, floor)
             else:
@@ -357,8 +358,12 @@ class _Planner:
         caps: dict[str, int],
         exclude: list[Mapping[Kind, int]],
         floor: int,
+        hopeful: bool = False,
     ) -> tuple[Allocation | None, bool]:
         """Return the allocation with the smallest largest class or range, and whether proven.
+
+        When hopeful (the floor is the option before's value), the floor is tried first:
+        options next to each other often share it, and then one solve settles it.
 
         A bisection between the floor and the best so far, where each found structure is
         first rebalanced for that measure (linear once the structure is fixed), which often
@@ -366,6 +371,13 @@ class _Planner:
         most L"), which the solver settles far faster than a model minimising the measure
         over every structure, and fastest when the answer is "none", the proof.
         """
+        if hopeful and (best is None or best.measure(measure) > floor):
+            at_floor = self._solve(None, Limits({**caps, measure: floor}, exclude))
+            if at_floor.allocation is not None and at_floor.outcome is Outcome.OPTIMAL:
+                return at_floor.allocation, True
+            if at_floor.outcome is not Outcome.INFEASIBLE:
+                return best, False
+            floor += 1
         if best is None:
             solve = self._solve(None, Limits(caps, exclude))
             if solve.allocation is None or solve.outcome is not Outcome.OPTIMAL:
