@@ -25,9 +25,18 @@ def knapsack(capacity: int) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     return problem, items
 
 
+@pytest.fixture(autouse=True)
+def own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give pulp a temporary folder of this test's own (others may be solving meanwhile)."""
+    for name in ("TMPDIR", "TMP", "TEMP"):
+        monkeypatch.setenv(name, str(tmp_path))
+
+
 def leftovers() -> set[Path]:
     """Return pulp's temporary files in the folder it writes them to."""
-    return set(Path(cbc.bundled_cbc().tmpDir or ".").glob("*-pulp.*"))
+    folder = Path(cbc.bundled_cbc().tmpDir)
+    assert folder.name.startswith("test_"), folder  # this test's own folder
+    return set(folder.glob("*-pulp.*"))
 
 
 @pytest.fixture
@@ -103,7 +112,7 @@ def test_the_time_limit_stops_every_cbc(started: list[subprocess.Popen[bytes]]) 
     clock = time.perf_counter()
     solve, _ = model.solve("composites", Limits({"largest": 30}), 1.0)
     elapsed = time.perf_counter() - clock
-    assert elapsed < 6, elapsed  # CBC itself may run a little past its limit
+    assert elapsed < 1.0 + cbc.GRACE + 1.0, elapsed  # 1 s to spare for a loaded machine
     assert 1 <= len(started) <= len(cbc.SETTINGS)
     assert all(process.poll() is not None for process in started)
     assert solve.outcome.value in ("optimal", "feasible", "infeasible", "unknown")
