@@ -362,14 +362,14 @@ class _Planner:
     ) -> tuple[Allocation | None, bool]:
         """Return the allocation with the smallest largest class or range, and whether proven.
 
-        When hopeful (the floor is the option before's value), the floor is tried first:
-        options next to each other often share it, and then one solve settles it.
-
         A bisection between the floor and the best so far, where each found structure is
         first rebalanced for that measure (linear once the structure is fixed), which often
         lowers the top at once. Each question is a plain feasibility model ("every class at
         most L"), which the solver settles far faster than a model minimising the measure
         over every structure, and fastest when the answer is "none", the proof.
+
+        When hopeful (the floor is the option before's value), the floor is tried first:
+        options next to each other often share it, and then one solve settles it.
         """
         if hopeful and (best is None or best.measure(measure) > floor):
             at_floor = self._solve(None, Limits({**caps, measure: floor}, exclude))
