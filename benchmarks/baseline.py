@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pulp
 
-from crunch_xl.counting import bundled_cbc
+from crunch_xl.cbc import bundled_cbc
 from crunch_xl.model import Kind, Option, Scenario, SchoolClass, Status
 
 #: The appendix's "big number" for switching the composite minimum off in unused classes.

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 
 import pulp
 
-from crunch_xl.counting import available_solvers, bundled_cbc
+from crunch_xl.cbc import bundled_cbc
+from crunch_xl.counting import available_solvers
 from crunch_xl.model import Composite, Grade, Kind, Priority, Scenario
 
 #: Schools generated per family (each gives three scenarios).

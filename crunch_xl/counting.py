@@ -32,10 +32,7 @@ from enum import Enum
 import pulp
 
 from crunch_xl import cbc
-from crunch_xl.cbc import bundled_cbc
 from crunch_xl.model import Kind, Scenario
-
-__all__ = ["CountingModel", "available_solvers", "bundled_cbc"]
 
 #: Measures the model can minimise or cap.
 COMPOSITES = "composites"
@@ -145,6 +142,8 @@ class CountingModel:
         self.kinds = scenario.kinds
         self.limits = {k: scenario.size_limits(k) for k in self.kinds}
         self.most = {k: self._most_classes(k) for k in self.kinds}
+        #: The kinds any valid allocation can run a class of.
+        self.usable = [k for k in self.kinds if self.most[k] > 0]
         self.fewest = {k: scenario.count_limits(k)[0] or 0 for k in self.kinds}
         self.children = {g.label: g.children for g in scenario.grades}
         self.labels = [g.label for g in scenario.grades]
@@ -310,7 +309,6 @@ class CountingModel:
         Without them CBC needs seconds to tens of seconds on K-12 schools at the fewest teachers.
         """
         minimum = self.scenario.composite_minimum
-        usable = [k for k in self.kinds if self.most[k] > 0]
 
         def largest(kind: Kind) -> int:
             size = self.limits[kind][1]
@@ -321,7 +319,7 @@ class CountingModel:
             for last in range(first, len(self.labels)):
                 run = set(self.labels[first : last + 1])
                 children = sum(self.children[g] for g in run)
-                kinds = [k for k in usable if run & set(k)]
+                kinds = [k for k in self.usable if run & set(k)]
                 if children == 0 or not kinds:
                     continue
                 # A class shares at most (largest - minimum * grades outside the run).
@@ -349,18 +347,19 @@ class CountingModel:
         exactly v classes"), shared by every structure forbidden: each is then one constraint,
         "not all of its counts at once", so the model grows little as structures are added.
         """
+        counts = {k: range(self.fewest[k], max(self.most[k], self.fewest[k]) + 1) for k in n}
         reachable = [
-            s for s in structures if all(count <= self.most[k] for k, count in s.items() if k in n)
+            structure
+            for structure in structures
+            if all(structure.get(kind, 0) in counts[kind] for kind in n)
         ]
         if not reachable:
             return  # every structure to forbid is out of reach anyway
         exactly: dict[Kind, dict[int, pulp.LpVariable]] = {}
         for kind, var in n.items():
             name = self.names[kind]
-            low = self.fewest[kind]
-            counts = range(low, max(self.most[kind], low) + 1)
             exactly[kind] = {
-                v: problem.add_variable(f"runs_{name}_{v}", cat=pulp.LpBinary) for v in counts
+                v: problem.add_variable(f"runs_{name}_{v}", cat=pulp.LpBinary) for v in counts[kind]
             }
             problem += pulp.lpSum(exactly[kind].values()) == 1, f"runs_one_count_{name}"
             problem += (
@@ -368,9 +367,7 @@ class CountingModel:
                 f"runs_count_{name}",
             )
         for index, structure in enumerate(reachable):
-            chosen = [exactly[kind].get(structure.get(kind, 0)) for kind in n]
-            if any(y is None for y in chosen):
-                continue  # a count outside this kind's limits: out of reach anyway
+            chosen = [exactly[kind][structure.get(kind, 0)] for kind in n]
             problem += pulp.lpSum(chosen) <= len(chosen) - 1, f"other_structure_than_{index}"
 
     def _measures(
@@ -395,9 +392,7 @@ class CountingModel:
         if minimise not in (None, COMPOSITES) or RANGE in caps:
             raise ValueError(f"over every structure {minimise or RANGE} is only capped")
         if SPREAD in caps:
-            usable = [k for k in self.kinds if self.most[k] > 0]
-            top = caps.get(LARGEST, max((self.limits[k][1] for k in usable), default=1))
-            self._spread_windows(problem, n, totals, caps, caps[SPREAD], top)
+            self._spread_windows(problem, n, totals, caps)
         return {COMPOSITES: self._composites(n)}
 
     def window_starts(self, width: int, caps: Mapping[str, int]) -> list[int]:
@@ -406,11 +401,10 @@ class CountingModel:
         Nearest the average class size first (the likeliest). The average lies in the window:
         with every teacher used it is children / teachers; otherwise it is at least that.
         """
-        usable = [k for k in self.kinds if self.most[k] > 0]
-        if not usable:
+        if not self.usable:
             return []
-        low = max(min(self.limits[k][0] for k in usable), caps.get(SMALLEST, 0))
-        high = min(max(self.limits[k][1] for k in usable), caps.get(LARGEST, 10**9)) - width
+        low = max(min(self.limits[k][0] for k in self.usable), caps.get(SMALLEST, 0))
+        high = min(max(self.limits[k][1] for k in self.usable), caps.get(LARGEST, 10**9)) - width
         total, teachers = sum(self.children.values()), max(self.scenario.teachers, 1)
         low = max(low, -(-total // teachers) - width)
         if self.scenario.use_every_teacher:
@@ -424,61 +418,48 @@ class CountingModel:
         n: Mapping[Kind, pulp.LpVariable],
         totals: Mapping[Kind, pulp.LpAffineExpression],
         caps: Mapping[str, int],
-        spread: int,
-        top: int,
     ) -> None:
-        """Keep every grade's classes within a window of sizes [a, a + spread]."""
-        usable = [k for k in self.kinds if self.most[k] > 0]
-        for label in self.labels:
-            kinds = [k for k in usable if label in k]
-            if not kinds or self.children[label] == 0:
-                continue
-            low = max(min(self.limits[k][0] for k in kinds), caps.get(SMALLEST, 0))
-            high = min(top, max(self.limits[k][1] for k in kinds))
-            self._window(problem, self.names[(label,)], kinds, n, totals, (low, high), spread)
-
-    def _window(
-        self,
-        problem: pulp.LpProblem,
-        name: str,
-        kinds: list[Kind],
-        n: Mapping[Kind, pulp.LpVariable],
-        totals: Mapping[Kind, pulp.LpAffineExpression],
-        sizes: tuple[int, int],
-        width: int,
-    ) -> None:
-        """Keep the classes of these kinds within one window of sizes [a, a + width].
+        """Keep every grade's classes within a window of sizes [a, a + spread].
 
         The window start is one binary per size; each kind's classes are split among the
-        starts (continuous parts adding up to its classes), so "a·n <= total <= (a+width)·n"
+        starts (continuous parts adding up to its classes), so "a·n <= total <= (a+spread)·n"
         stays linear and exact. This disaggregated form gives the solver a far tighter
         relaxation than switching the bounds on and off with large constants.
         """
-        low, high = sizes
-        if high - low <= width:
-            return  # every size these classes can have already fits one window
-        starts = {
-            a: problem.add_variable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
-            for a in range(low, high - width + 1)
-        }
-        problem += pulp.lpSum(starts.values()) == 1, f"one_window_{name}"
-        for kind in kinds:
-            part = {
-                a: problem.add_variable(f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind])
-                for a in starts
+        spread = caps[SPREAD]
+        for label in self.labels:
+            kinds = [k for k in self.usable if label in k]
+            if not kinds or self.children[label] == 0:
+                continue
+            name = self.names[(label,)]
+            low = max(min(self.limits[k][0] for k in kinds), caps.get(SMALLEST, 0))
+            high = min(caps.get(LARGEST, 10**9), max(self.limits[k][1] for k in kinds))
+            if high - low <= spread:
+                continue  # every size this grade's classes can have already fits one window
+            starts = {
+                a: problem.add_variable(f"window_{name}_from_{a}", cat=pulp.LpBinary)
+                for a in range(low, high - spread + 1)
             }
-            where = f"{name}_{self.names[kind]}"
-            problem += pulp.lpSum(part.values()) == n[kind], f"parts_{where}"
-            for a, start in starts.items():
-                problem += part[a] <= self.most[kind] * start, f"part_{where}_{a}"
-            problem += (
-                totals[kind] >= pulp.lpSum(a * p for a, p in part.items()),
-                f"window_floor_{where}",
-            )
-            problem += (
-                totals[kind] <= pulp.lpSum((a + width) * p for a, p in part.items()),
-                f"window_ceiling_{where}",
-            )
+            problem += pulp.lpSum(starts.values()) == 1, f"one_window_{name}"
+            for kind in kinds:
+                part = {
+                    a: problem.add_variable(
+                        f"part_{name}_{self.names[kind]}_{a}", 0, self.most[kind]
+                    )
+                    for a in starts
+                }
+                where = f"{name}_{self.names[kind]}"
+                problem += pulp.lpSum(part.values()) == n[kind], f"parts_{where}"
+                for a, start in starts.items():
+                    problem += part[a] <= self.most[kind] * start, f"part_{where}_{a}"
+                problem += (
+                    totals[kind] >= pulp.lpSum(a * p for a, p in part.items()),
+                    f"window_floor_{where}",
+                )
+                problem += (
+                    totals[kind] <= pulp.lpSum((a + spread) * p for a, p in part.items()),
+                    f"window_ceiling_{where}",
+                )
 
     def _fixed_measures(
         self,
@@ -609,7 +590,7 @@ def _safe(kind: Kind) -> str:
 
 def available_solvers() -> list[str]:
     """Return the solvers that can run here (CBC is bundled with pulp)."""
-    found = ["cbc"] if bundled_cbc().available() else []
+    found = ["cbc"] if cbc.bundled_cbc().available() else []
     try:
         _silence_highs_banner()
         if pulp.HiGHS(msg=False).available():
