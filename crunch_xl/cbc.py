@@ -7,6 +7,10 @@ after a head start gets a second CBC, with cuts off, on the same model file; the
 answer wins and the other is stopped. Most solves finish within the head start and never
 start a second process. A CBC still running half a second past its time limit is stopped too,
 so a scenario's time limit holds.
+
+A solve may be given a start: values of some variables that make up a valid allocation. Both
+CBCs then begin from it (a "MIP start"), so their bound only has to catch up with it: on K-12
+schools CBC searched seconds for the allocation that its bound then proved best at once.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import os
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator, Mapping
+from typing import Generic, TypeVar, cast
 
 import pulp
 
@@ -26,6 +32,12 @@ HEAD_START = 0.25
 #: Seconds a CBC may run past its time limit before it is stopped (it checks its clock only
 #: now and then, and was seen running seconds over).
 GRACE = 0.5
+#: Seconds CBC runs alone before our own search (if any) starts beside it: most solves take
+#: 10-30 ms, and the search would only slow noticing that they are done.
+SEARCH_AFTER = 0.05
+
+T = TypeVar("T")
+
 #: Seconds between looks at the running solvers.
 _POLL = 0.005
 
@@ -43,33 +55,49 @@ def bundled_cbc(**options: float) -> pulp.PULP_CBC_CMD:
         return pulp.PULP_CBC_CMD(msg=False, **options)
 
 
-def solve(problem: pulp.LpProblem, seconds: float) -> None:
+def solve(
+    problem: pulp.LpProblem,
+    seconds: float,
+    start: Mapping[pulp.LpVariable, float] | None = None,
+    meanwhile: Iterator[T | None] | None = None,
+) -> T | None:
     """Solve the problem with the bundled CBC, racing SETTINGS; status and values go into it.
 
-    Like ``problem.solve``: raises pulp.PulpSolverError when no CBC could answer.
+    start, when given, holds values of some variables of a valid solution to begin from.
+    meanwhile, when given, is a search of our own for an answer, run step by step while CBC
+    works (it yields None after each step, an answer when it has one); if it answers first,
+    CBC is stopped and its answer returned, with the problem left as it was. Otherwise the
+    return is None. Like ``problem.solve``: raises pulp.PulpSolverError when no CBC could
+    answer.
     """
     solver = bundled_cbc(timeLimit=seconds)
     if not solver.available():
         raise pulp.PulpSolverError(f"CBC is not available at {solver.path}")
-    model, *solutions = solver.create_tmp_files(problem.name, "mps", "a.sol", "b.sol")
+    model, begin, *solutions = solver.create_tmp_files(problem.name, "mps", "mst", "a.sol", "b.sol")
     variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
     # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
     model_args = [model, "-max"] if problem.sense == pulp.LpMaximize else [model]
+    if start:
+        _write_start(begin, start, variable_names)
+        model_args += ["-mips", begin]
     deadline = time.monotonic() + seconds
     running: list[tuple[subprocess.Popen[bytes], str]] = []
+    ours = _Search(meanwhile)
     try:
         first = _start(solver.path, model_args, SETTINGS[0], solutions[0], seconds)
         running.append((first, solutions[0]))
-        answer = _first_answer(running, time.monotonic() + HEAD_START)
+        answer = _first_answer(running, time.monotonic() + HEAD_START, ours)
         for settings, solution in zip(SETTINGS[1:], solutions[1:], strict=True):
-            if answer is not None:
+            if answer is not None or ours.answer is not None:
                 break
             left = deadline - time.monotonic()
             if left > HEAD_START:
                 running.append(
                     (_start(solver.path, model_args, settings, solution, left), solution)
                 )
-            answer = _first_answer(running, deadline + GRACE)
+            answer = _first_answer(running, deadline + GRACE, ours)
+        if ours.answer is not None:
+            return ours.answer
         if answer is None:  # a CBC still running past its limit is stopped (below)
             raise pulp.PulpSolverError("CBC stopped without an answer")
         status, values, _, _, _, solution_status = solver.readsol_MPS(
@@ -77,12 +105,23 @@ def solve(problem: pulp.LpProblem, seconds: float) -> None:
         )
         problem.assignVarsVals(values)
         problem.assignStatus(status, solution_status)
+        return None
     finally:
         for process, _ in running:
             if process.poll() is None:
                 process.kill()
             process.wait()
-        solver.delete_tmp_files(model, *solutions)
+        solver.delete_tmp_files(model, begin, *solutions)
+
+
+def _write_start(
+    path: str, start: Mapping[pulp.LpVariable, float], names: Mapping[str, str]
+) -> None:
+    """Write a MIP start in CBC's solution format, under the names the MPS file gives."""
+    lines = ["Stopped on time - objective value 0"]
+    lines += [f"{i} {names[var.name]} {value:g} 0" for i, (var, value) in enumerate(start.items())]
+    with open(path, "w") as file:
+        file.write("\n".join(lines) + "\n")
 
 
 def _start(
@@ -104,14 +143,40 @@ def _start(
     )
 
 
-def _first_answer(running: list[tuple[subprocess.Popen[bytes], str]], until: float) -> str | None:
-    """Return the solution file of the first CBC to answer (None: none by `until`).
+class _Search(Generic[T]):
+    """Our own search, run in steps between looks at the CBCs; keeps its answer."""
+
+    def __init__(self, steps: Iterator[T | None] | None) -> None:
+        self.steps = steps
+        self.answer: T | None = None
+        self.begin = time.monotonic() + SEARCH_AFTER
+
+    def run(self, until: float) -> bool:
+        """Run steps until `until` or an answer; return False when there is nothing to run."""
+        if self.steps is None or time.monotonic() < self.begin:
+            return False
+        while self.answer is None and time.monotonic() < until:
+            found = next(self.steps, _DONE)
+            if found is _DONE:
+                self.steps = None
+                return False
+            self.answer = cast(T | None, found)
+        return True
+
+
+_DONE = object()
+
+
+def _first_answer(
+    running: list[tuple[subprocess.Popen[bytes], str]], until: float, ours: _Search[T]
+) -> str | None:
+    """Return the solution file of the first CBC to answer (None: none by `until`, or ours did).
 
     A CBC that stopped at its time limit without settling the question only answers when
     every other one has stopped too (they share one deadline).
     """
     pause = _POLL / 16  # most solves take 10-30 ms: look often at first
-    while time.monotonic() < until:
+    while time.monotonic() < until and ours.answer is None:
         done = [(p, s) for p, s in running if p.poll() is not None]
         for process, solution in done:
             if process.returncode == 0 and _settled(solution):
@@ -119,7 +184,8 @@ def _first_answer(running: list[tuple[subprocess.Popen[bytes], str]], until: flo
         if len(done) == len(running):
             usable = [s for p, s in done if p.returncode == 0 and os.path.exists(s)]
             return usable[0] if usable else None
-        time.sleep(pause)
+        if not ours.run(min(time.monotonic() + pause, until)):
+            time.sleep(pause)
         pause = min(2 * pause, _POLL)
     return None
 

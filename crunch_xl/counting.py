@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -33,6 +33,7 @@ import pulp
 
 from crunch_xl import cbc
 from crunch_xl.model import Kind, Scenario
+from crunch_xl.nearby import Neighbourhood
 
 #: Measures the model can minimise or cap.
 COMPOSITES = "composites"
@@ -44,6 +45,9 @@ SPREAD = "spread"
 BALANCE = "balance"
 
 SOLVERS = ("cbc", "highs")
+
+#: Known allocations the search beside CBC starts from (the nearest to the caps).
+_STARTS = 4
 
 _Classes = dict[Kind, pulp.LpVariable]
 _Children = dict[Kind, dict[str, pulp.LpVariable]]
@@ -68,7 +72,7 @@ class Allocation:
     @property
     def structure(self) -> tuple[tuple[Kind, int], ...]:
         """Return the structure as sorted (kind, classes) pairs, kinds with no class left out."""
-        return tuple(sorted((k, n) for k, n in self.classes.items() if n > 0))
+        return _structure(self.classes)
 
     def sizes(self, kind: Kind) -> tuple[int, int]:
         """Return (smallest, largest) class size of a kind under the even split."""
@@ -151,6 +155,9 @@ class CountingModel:
         self.names = {k: f"k{i}_{_safe(k)}" for i, k in enumerate(self.kinds)}
         self.names.update({(g,): f"g{i}_{_safe((g,))}" for i, g in enumerate(self.labels)})
         self._shared: _Base | None = None
+        #: Every allocation a solve found: answers and starts for later solves.
+        self.known: list[Allocation] = []
+        self.neighbourhood = Neighbourhood(scenario)
 
     def _most_classes(self, kind: Kind) -> int:
         """Return an upper bound on the classes of a kind that any valid allocation can run."""
@@ -174,6 +181,11 @@ class CountingModel:
             # A kind must run more classes than its children or teachers can ever form
             # (most is a proven bound), so nothing obeys the rules; no solver needed.
             return Solve(Outcome.INFEASIBLE), 0
+        known = [a for a in self.known if self._within(a, limits)]
+        if minimise is None and known:
+            # Any allocation within the limits answers a feasibility question, and the one
+            # with the fewest composites is what the solver would have looked for.
+            return Solve(Outcome.OPTIMAL, min(known, key=_by(COMPOSITES))), 0
         problem = pulp.LpProblem("classes", pulp.LpMinimize)
         n, c, totals = self._counting(problem, limits)
         measures = self._measures(problem, n, totals, limits, minimise)
@@ -182,10 +194,16 @@ class CountingModel:
         # K-12 schools impossible that it settles in a tenth of a second this way.
         objective = measures[minimise or COMPOSITES]
         problem += objective
-        solve = self._run(problem, n, c, seconds)
+        start = None
+        if known:  # the best allocation known within the limits is where the solver begins
+            start = min(known, key=_by(minimise or COMPOSITES))
+        search = self._nearby(limits) if minimise is None and limits.fixed is None else None
+        solve = self._run(problem, n, c, seconds, start, search)
         if minimise is None and solve.outcome is Outcome.FEASIBLE:
             # Any allocation within the limits answers a feasibility question.
             solve = Solve(Outcome.OPTIMAL, solve.allocation)
+        if solve.allocation is not None:
+            self.known.append(solve.allocation)
         value = 0
         if solve.allocation is not None and minimise is not None:
             if minimise == BALANCE:
@@ -193,6 +211,62 @@ class CountingModel:
             else:
                 value = solve.allocation.measure(minimise)
         return solve, value
+
+    def _nearby(self, limits: Limits) -> Iterator[Allocation | None] | None:
+        """Return a search next to known allocations for one within the limits (see nearby).
+
+        Its flows hold the largest, smallest and composites caps, not a spread cap.
+        """
+        if SPREAD in limits.caps or not self.known:
+            return None
+        caps = limits.caps
+
+        def distance(allocation: Allocation) -> int:
+            over = 0
+            for measure, value in caps.items():
+                sign = -1 if measure == SMALLEST else 1
+                over += max(0, sign * (allocation.measure(measure) - value))
+            return over
+
+        starts = sorted(reversed(self.known), key=distance)[:_STARTS]
+        steps = self.neighbourhood.search(
+            [(a.classes, a.children) for a in starts],
+            limits.exclude,
+            largest=caps.get(LARGEST),
+            smallest=caps.get(SMALLEST),
+            composites=caps.get(COMPOSITES),
+        )
+        return self._checked(steps, limits)
+
+    def _checked(
+        self,
+        steps: Iterator[tuple[dict[Kind, int], dict[Kind, dict[str, int]]] | None],
+        limits: Limits,
+    ) -> Iterator[Allocation | None]:
+        """Yield the search's steps, its answer only once it obeys every rule and limit."""
+        for found in steps:
+            if found is None:
+                yield None
+                continue
+            allocation = Allocation(*found)
+            if self.obeys_rules(allocation) and self._within(allocation, limits):
+                yield allocation
+
+    def _within(self, allocation: Allocation, limits: Limits) -> bool:
+        """Return whether a (valid) allocation keeps the limits of a solve."""
+        structure = allocation.structure
+        if limits.fixed is not None:
+            if structure != _structure(limits.fixed):
+                return False
+        elif any(structure == _structure(excluded) for excluded in limits.exclude):
+            return False
+        for measure, value in limits.caps.items():
+            if measure == SMALLEST:
+                if allocation.measure(SMALLEST) < value:
+                    return False
+            elif allocation.measure(measure) > value:
+                return False
+        return True
 
     def _counting(
         self, problem: pulp.LpProblem, limits: Limits
@@ -522,14 +596,31 @@ class CountingModel:
 
     # -- solving --------------------------------------------------------------------------
 
-    def _run(self, problem: pulp.LpProblem, n: _Classes, c: _Children, seconds: float) -> Solve:
+    def _run(
+        self,
+        problem: pulp.LpProblem,
+        n: _Classes,
+        c: _Children,
+        seconds: float,
+        start: Allocation | None = None,
+        search: Iterator[Allocation | None] | None = None,
+    ) -> Solve:
+        """Return what the solver (or, for CBC, the search beside it) found."""
         seconds = max(seconds, 0.05)
         try:
             if self.solver == "highs":
                 _silence_highs_banner()
                 problem.solve(pulp.HiGHS(msg=False, timeLimit=seconds))
             else:
-                cbc.solve(problem, seconds)
+                values: dict[pulp.LpVariable, float] = {}
+                if start is not None:
+                    for kind, var in n.items():
+                        values[var] = start.classes.get(kind, 0)
+                        for label, part in c[kind].items():
+                            values[part] = start.children.get(kind, {}).get(label, 0)
+                found = cbc.solve(problem, seconds, values, search)
+                if found is not None:
+                    return Solve(Outcome.OPTIMAL, found)
         except pulp.PulpSolverError:
             return Solve(Outcome.UNKNOWN)
         status, solution = problem.status, problem.sol_status
@@ -576,6 +667,20 @@ class CountingModel:
         if placed != self.children:
             return False
         return classes == s.teachers if s.use_every_teacher else 1 <= classes <= s.teachers
+
+
+def _by(minimise: str) -> Callable[[Allocation], tuple[object, ...]]:
+    """Return a sort key putting the allocation best for what a solve minimises first."""
+    order = {BALANCE: (LARGEST, SPREAD), SMALLEST: ()}.get(minimise, (minimise,))
+    return lambda allocation: (
+        *(allocation.measure(m) for m in order),
+        -allocation.measure(SMALLEST),
+        allocation.structure,
+    )
+
+
+def _structure(classes: Mapping[Kind, int]) -> tuple[tuple[Kind, int], ...]:
+    return tuple(sorted((k, n) for k, n in classes.items() if n > 0))
 
 
 def _integer(var: pulp.LpVariable) -> int:

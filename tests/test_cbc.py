@@ -116,3 +116,45 @@ def test_the_time_limit_stops_every_cbc(started: list[subprocess.Popen[bytes]]) 
     assert 1 <= len(started) <= len(cbc.SETTINGS)
     assert all(process.poll() is not None for process in started)
     assert solve.outcome.value in ("optimal", "feasible", "infeasible", "unknown")
+
+
+def test_our_own_search_answering_first_stops_cbc(
+    monkeypatch: pytest.MonkeyPatch, started: list[subprocess.Popen[bytes]]
+) -> None:
+    monkeypatch.setattr(cbc, "SEARCH_AFTER", 0.0)
+    problem, _ = knapsack(15)
+    before = leftovers()
+    found = cbc.solve(problem, 10, meanwhile=iter([None, "ours"]))
+    assert found == "ours"
+    assert problem.status == pulp.LpStatusNotSolved  # CBC's answer was never read in
+    assert all(process.poll() is not None for process in started)
+    assert leftovers() == before
+
+
+def test_cbc_answers_when_our_own_search_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cbc, "SEARCH_AFTER", 0.0)
+    problem, _ = knapsack(15)
+    assert cbc.solve(problem, 10, meanwhile=iter([None, None])) is None
+    assert problem.status == pulp.LpStatusOptimal
+    assert pulp.value(problem.objective) == 20
+
+
+def test_cbc_begins_from_a_start_and_still_finds_the_best() -> None:
+    problem, items = knapsack(15)
+    valid = dict(zip(items, [0, 0, 1, 0, 0, 1], strict=True))  # weights 5 + 8, worth 18
+    assert cbc.solve(problem, 10, start=valid) is None
+    assert problem.status == pulp.LpStatusOptimal
+    assert pulp.value(problem.objective) == 20
+
+
+def test_a_question_a_known_allocation_answers_starts_no_cbc(
+    started: list[subprocess.Popen[bytes]],
+) -> None:
+    grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
+    model = CountingModel(Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3))
+    first, _ = model.solve(None, Limits(), 30)
+    assert first.allocation is not None
+    count = len(started)
+    again, _ = model.solve(None, Limits({"largest": first.allocation.measure("largest")}), 30)
+    assert again.allocation == first.allocation
+    assert len(started) == count

@@ -1,0 +1,101 @@
+"""crunch_xl.nearby: splitting children over a fixed structure by flow, and searching near
+known allocations (checked against the real CBC on the same questions)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_plan import tiny_scenarios
+
+from crunch_xl.counting import LARGEST, SMALLEST, Allocation, CountingModel, Limits
+from crunch_xl.model import Composite, Grade, Scenario
+from crunch_xl.nearby import Neighbourhood
+
+
+def school() -> Scenario:
+    """Return a small school: K, 1, 2 with composites K/1 and 1/2."""
+    grades = (Grade("K", 23, 10, 24), Grade("1", 24, 10, 24), Grade("2", 30, 10, 26))
+    composites = (Composite(("K", "1")), Composite(("1", "2")))
+    return Scenario("Plan A", grades, composites, teachers=4, composite_minimum=4)
+
+
+def test_a_split_places_every_child_within_the_limits() -> None:
+    s = school()
+    classes = {("K",): 1, ("1",): 0, ("2",): 1, ("K", "1"): 1, ("1", "2"): 1}
+    children = Neighbourhood(s).split(classes)
+    assert children is not None
+    allocation = Allocation(classes, children)
+    assert CountingModel(s).obeys_rules(allocation)
+
+
+def test_caps_and_the_composite_minimum_can_make_a_structure_impossible() -> None:
+    s = school()
+    nearby = Neighbourhood(s)
+    classes = {("K",): 1, ("1",): 1, ("2",): 2}
+    assert nearby.split(classes) is not None  # 23, 24 and 15 + 15
+    assert nearby.split(classes, largest=23) is None  # grade 1's 24 in one class
+    assert nearby.split(classes, smallest=16) is None  # 30 cannot make two classes of 16
+    # Two K/1 classes with 12 of each grade in each need 24 of K, who are 23; one can take 12.
+    strict = dataclasses.replace(s, composite_minimum=12)
+    assert Neighbourhood(strict).split({("K", "1"): 2, ("1",): 1, ("2",): 2}) is None
+    assert Neighbourhood(strict).split({("K", "1"): 1, ("K",): 1, ("1",): 1, ("2",): 2})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tiny_scenarios(), st.data())
+def test_a_split_exists_exactly_when_the_solver_finds_one(s: Scenario, data: st.DataObject) -> None:
+    classes = {}
+    for kind in s.kinds:  # within the kind's fewest and most classes (the search keeps them)
+        fewest, most = s.count_limits(kind)
+        low = fewest or 0
+        classes[kind] = data.draw(st.integers(low, max(low, min(2, 2 if most is None else most))))
+    if not any(classes.values()):
+        classes[s.kinds[0]] = 1
+    caps = data.draw(st.sampled_from([{}, {LARGEST: 9}, {SMALLEST: 4}, {LARGEST: 11, SMALLEST: 3}]))
+    # The solver's fixed-structure question also counts teachers: give it exactly these classes.
+    s = dataclasses.replace(s, teachers=sum(classes.values()), use_every_teacher=True)
+    model = CountingModel(s)
+    solve, _ = model.solve(None, Limits(dict(caps), fixed=classes), 10)
+    children = Neighbourhood(s).split(classes, caps.get(LARGEST), caps.get(SMALLEST))
+    assert (children is not None) == solve.found
+    if children is not None:
+        allocation = Allocation(classes, children)
+        assert model.obeys_rules(allocation)
+        assert allocation.measure(LARGEST) <= caps.get(LARGEST, 99)
+        assert allocation.measure(SMALLEST) >= caps.get(SMALLEST, 0)
+
+
+def test_the_search_moves_one_class_to_keep_a_cap() -> None:
+    s = school()
+    model = CountingModel(s)
+    known = {("K",): 1, ("1",): 1, ("2",): 1, ("K", "1"): 0, ("1", "2"): 1}
+    children = Neighbourhood(s).split(known)
+    assert children is not None
+    start = Allocation(known, children)
+    assert start.measure(LARGEST) > 20
+    steps = list(Neighbourhood(s).search([(known, children)], largest=20))
+    found = steps[-1]
+    assert found is not None and all(step is None for step in steps[:-1])
+    allocation = Allocation(*found)
+    assert model.obeys_rules(allocation)
+    assert allocation.measure(LARGEST) <= 20
+    moved = sum(abs(allocation.classes[k] - known.get(k, 0)) for k in s.kinds)
+    assert moved == 2  # one class fewer of one kind, one more of another
+
+
+def test_the_search_never_offers_an_excluded_structure() -> None:
+    s = school()
+    known = {("K",): 1, ("1",): 1, ("2",): 1, ("K", "1"): 0, ("1", "2"): 1}
+    children = Neighbourhood(s).split(known)
+    assert children is not None
+    excluded: list[dict[tuple[str, ...], int]] = []
+    while True:
+        steps = list(Neighbourhood(s).search([(known, children)], excluded))
+        if not steps or steps[-1] is None:
+            break
+        structure = steps[-1][0]
+        assert structure not in excluded and structure != known
+        excluded.append(structure)
+    assert excluded  # some neighbours exist, and each was offered once
