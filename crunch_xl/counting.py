@@ -589,6 +589,13 @@ class CountingModel:
             problem += spread <= caps[SPREAD], "spread_cap"
         return measures
 
+    def highest(self, measure: str) -> int:
+        """Return a value of the largest class (or the range) no allocation can exceed."""
+        if not self.usable:
+            return 0
+        top = max(self.limits[k][1] for k in self.usable)
+        return top - min(self.limits[k][0] for k in self.usable) if measure == RANGE else top
+
     def lower_largest(self) -> int:
         """Return a proven lower bound on the largest class: the average over the most classes."""
         total = sum(self.children.values())

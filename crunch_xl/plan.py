@@ -44,8 +44,11 @@ from crunch_xl.counting import (
 from crunch_xl.model import Kind, Option, Priority, Result, Scenario, SchoolClass, Status
 
 #: Structures tied on the criteria before the spread that are rebalanced one by one before
-#: the planner asks, over every structure left, for a smaller spread (see _least_spread).
+#: the planner asks, over every structure, for a smaller spread (see _least_spread) ...
 _TIED_STRUCTURES = 3
+#: ... or just one, on a school where a solve over every structure has taken this many
+#: seconds: there proving that no tied structure is left took CBC 3-10 s, the window 1-4 s.
+_HARD_SOLVE = 0.25
 
 __all__ = ["SOLVERS", "available_solvers", "is_feasible", "plan", "ranking_key"]
 
@@ -127,6 +130,8 @@ class _Planner:
         #: The structures tied with the last lexicographic answer before its spread, each
         #: rebalanced, when all of them were (None otherwise).
         self.tied: list[Allocation] | None = None
+        #: Seconds the slowest solve over every structure has taken so far.
+        self.slowest = 0.0
         #: Each structure's allocation with its smallest largest class, then spread.
         self.balanced: dict[tuple[tuple[Kind, int], ...], Allocation | None] = {}
 
@@ -346,7 +351,10 @@ class _Planner:
         if remaining <= 0:
             self.timed_out = True
             return Solve(Outcome.UNKNOWN)
+        began = time.perf_counter()
         solve, _ = self.model.solve(minimise, limits, remaining)
+        if limits.fixed is None:
+            self.slowest = max(self.slowest, time.perf_counter() - began)
         if solve.outcome in (Outcome.UNKNOWN, Outcome.FEASIBLE):
             self.timed_out = True
         return solve
@@ -377,6 +385,8 @@ class _Planner:
                 return at_floor.allocation, True
             if at_floor.outcome is not Outcome.INFEASIBLE:
                 return best, False
+            if best is None and floor >= self.model.highest(measure):
+                return None, True  # that cap held every allocation: there is none at all
             floor += 1
         if best is None:
             solve = self._solve(None, Limits(caps, exclude))
@@ -438,10 +448,13 @@ class _Planner:
                 best = rebalanced.allocation
             if best.measure(SPREAD) <= floor:
                 return best, True
-            limits = Limits(caps, [*exclude, *(dict(a.structure) for a in examined)])
-            windowed = len(examined) >= _TIED_STRUCTURES
+            windowed = len(examined) >= (1 if self.slowest > _HARD_SOLVE else _TIED_STRUCTURES)
             if windowed:
-                limits.caps = {**caps, SPREAD: best.measure(SPREAD) - 1}
+                # No structure examined can reach a smaller spread (each was rebalanced), so
+                # they need not be forbidden: forbidding them made CBC's proof 2-3x slower.
+                limits = Limits({**caps, SPREAD: best.measure(SPREAD) - 1}, exclude)
+            else:
+                limits = Limits(caps, [*exclude, *(dict(a.structure) for a in examined)])
             other = self._solve(None, limits)
             if other.outcome is Outcome.INFEASIBLE:
                 self.tied = None if windowed else examined
