@@ -157,6 +157,9 @@ class CountingModel:
         self._shared: _Base | None = None
         #: Every allocation a solve found: answers and starts for later solves.
         self.known: list[Allocation] = []
+        #: Allocations the solver proved to have the fewest composites within some limits
+        #: (a feasibility question minimises them too), by the limits.
+        self.fewest_composites: dict[tuple[object, ...], Allocation] = {}
         self.neighbourhood = Neighbourhood(scenario)
 
     def _most_classes(self, kind: Kind) -> int:
@@ -181,6 +184,10 @@ class CountingModel:
             # A kind must run more classes than its children or teachers can ever form
             # (most is a proven bound), so nothing obeys the rules; no solver needed.
             return Solve(Outcome.INFEASIBLE), 0
+        key = _key(limits)
+        if minimise == COMPOSITES and key in self.fewest_composites:
+            found = self.fewest_composites[key]
+            return Solve(Outcome.OPTIMAL, found), found.measure(COMPOSITES)
         known = [a for a in self.known if self._within(a, limits)]
         if minimise is None and known:
             # Any allocation within the limits answers a feasibility question, and the one
@@ -199,11 +206,14 @@ class CountingModel:
             start = min(known, key=_by(minimise or COMPOSITES))
         search = self._nearby(limits) if minimise is None and limits.fixed is None else None
         solve = self._run(problem, n, c, seconds, start, search)
+        if solve.allocation is not None:
+            self.known.append(solve.allocation)
+            if minimise in (None, COMPOSITES) and solve.outcome is Outcome.OPTIMAL:
+                # The solver proved this the fewest composites within these limits.
+                self.fewest_composites[key] = solve.allocation
         if minimise is None and solve.outcome is Outcome.FEASIBLE:
             # Any allocation within the limits answers a feasibility question.
             solve = Solve(Outcome.OPTIMAL, solve.allocation)
-        if solve.allocation is not None:
-            self.known.append(solve.allocation)
         value = 0
         if solve.allocation is not None and minimise is not None:
             if minimise == BALANCE:
@@ -626,8 +636,8 @@ class CountingModel:
                         for label, part in c[kind].items():
                             values[part] = start.children.get(kind, {}).get(label, 0)
                 found = cbc.solve(problem, seconds, values, search)
-                if found is not None:
-                    return Solve(Outcome.OPTIMAL, found)
+                if found is not None:  # valid, but not proven best for the objective
+                    return Solve(Outcome.FEASIBLE, found)
         except pulp.PulpSolverError:
             return Solve(Outcome.UNKNOWN)
         status, solution = problem.status, problem.sol_status
@@ -684,6 +694,13 @@ def _by(minimise: str) -> Callable[[Allocation], tuple[object, ...]]:
         -allocation.measure(SMALLEST),
         allocation.structure,
     )
+
+
+def _key(limits: Limits) -> tuple[object, ...]:
+    """Return the limits of a solve as a key (order of caps and exclusions aside)."""
+    fixed = None if limits.fixed is None else _structure(limits.fixed)
+    excluded = tuple(sorted(_structure(e) for e in limits.exclude))
+    return tuple(sorted(limits.caps.items())), excluded, fixed
 
 
 def _structure(classes: Mapping[Kind, int]) -> tuple[tuple[Kind, int], ...]:

@@ -158,3 +158,21 @@ def test_a_question_a_known_allocation_answers_starts_no_cbc(
     again, _ = model.solve(None, Limits({"largest": first.allocation.measure("largest")}), 30)
     assert again.allocation == first.allocation
     assert len(started) == count
+
+
+def test_a_feasibility_answer_is_remembered_as_the_fewest_composites(
+    started: list[subprocess.Popen[bytes]],
+) -> None:
+    # A feasibility question minimises composites too: asked next with the same limits, the
+    # planner's composites question needs no second solve, and gets the same proven answer.
+    grades = (Grade("K", 30, 10, 24), Grade("1", 30, 10, 24), Grade("2", 30, 10, 24))
+    composites = (Composite(("K", "1")), Composite(("1", "2")))
+    school = Scenario("Plan A", grades, composites, teachers=4)
+    model = CountingModel(school)
+    first, _ = model.solve(None, Limits({"largest": 23}), 30)
+    count = len(started)
+    fewest, value = model.solve("composites", Limits({"largest": 23}), 30)
+    assert len(started) == count
+    assert fewest.allocation == first.allocation
+    cold, expected = CountingModel(school).solve("composites", Limits({"largest": 23}), 30)
+    assert cold.found and value == expected == 2  # K and 2 each share a class with 1
