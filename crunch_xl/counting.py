@@ -18,6 +18,11 @@ measures are capped: largest and smallest as bounds on every kind, the range as 
 of sizes [a, a + range] given by those two caps (the planner tries each start a), the spread
 as one window per grade. For one fixed structure, class counts are constants and every
 measure is linear, so there they are minimised directly.
+
+A model remembers every allocation its solves found. A feasibility question that one of them
+answers needs no solve; a minimisation starts CBC from the best of them within its limits; and
+while CBC works on a feasibility question, structures one class move from them are tried
+(nearby.py). Every proof of best or impossible still comes from the solver's status.
 """
 
 from __future__ import annotations
