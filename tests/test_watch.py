@@ -54,45 +54,48 @@ OTHER = {
     "composites": [("K/1",)],
 }
 
-#: A K-12 school (benchmark suite, k12-01 at T teachers) whose proof takes the solver far
-#: longer than the few seconds given here: it always runs into its time limit.
+#: The hardest K-12 school of the benchmark suite (k12-02 at T teachers): proving its option 1
+#: takes the planner 7-13 s on the shared 2-CPU test machine, more than twice the time limits
+#: given here, so it runs into them. (k12-01 T was used until the planner got to plan it in
+#: about 2 s.)
 K12 = Scenario(
     name="Whole school",
     grades=tuple(
         Grade(label, children, smallest, largest, None, most)
         for label, children, smallest, largest, most in [
-            ("K", 118, 17, 20, None),
-            ("1", 95, 15, 24, None),
-            ("2", 117, 16, 24, None),
-            ("3", 101, 16, 30, None),
-            ("4", 90, 16, 28, None),
-            ("5", 92, 15, 29, None),
-            ("6", 114, 15, 28, 6),
-            ("7", 113, 16, 30, None),
-            ("8", 126, 17, 30, None),
-            ("9", 106, 16, 30, None),
-            ("10", 117, 15, 30, 4),
-            ("11", 129, 16, 30, None),
-            ("12", 127, 15, 31, None),
+            ("K", 122, 17, 21, None),
+            ("1", 125, 15, 26, None),
+            ("2", 111, 17, 26, None),
+            ("3", 138, 16, 29, None),
+            ("4", 135, 16, 28, None),
+            ("5", 104, 16, 28, None),
+            ("6", 126, 15, 29, None),
+            ("7", 122, 17, 32, 5),
+            ("8", 105, 17, 29, None),
+            ("9", 139, 16, 32, None),
+            ("10", 102, 17, 30, None),
+            ("11", 104, 16, 28, 5),
+            ("12", 140, 15, 28, 5),
         ]
     ),
     composites=(
-        Composite(("K", "1")),
-        Composite(("2", "3"), largest=26),
-        Composite(("3", "4"), largest=22),
+        Composite(("K", "1"), largest=25),
+        Composite(("1", "2"), largest=26),
+        Composite(("3", "4")),
+        Composite(("4", "5")),
+        Composite(("5", "6"), largest=26),
         Composite(("6", "7")),
         Composite(("7", "8")),
-        Composite(("9", "10"), largest=22),
-        Composite(("10", "11")),
-        Composite(("11", "12")),
-        Composite(("1", "2", "3")),
+        Composite(("8", "9")),
+        Composite(("11", "12"), largest=26),
+        Composite(("1", "2", "3"), largest=25),
         Composite(("6", "7", "8")),
-        Composite(("7", "8", "9")),
+        Composite(("9", "10", "11"), largest=22),
     ),
-    teachers=55,
-    composite_minimum=3,
+    teachers=57,
+    composite_minimum=6,
     alternatives=1,
-    priority=Priority.EVEN_CLASSES,
+    priority=Priority.SMALLEST_CLASSES,
 )
 
 
@@ -444,7 +447,7 @@ def test_a_workbook_at_its_time_limit_does_not_stall_the_others(
     tmp_path: Path, books: dict[str, bytes]
 ) -> None:
     done = tmp_path / DONE_FOLDER
-    settings = Settings(alternatives=1, time_limit=4.0)
+    settings = Settings(alternatives=1, time_limit=3.0)
     with watching(tmp_path, settings=settings, workers=2) as watch:
         drop(tmp_path / "slow.xlsx", books["slow"])
         wait_for(lambda: watch.said("received slow.xlsx"), "slow.xlsx received")
