@@ -37,7 +37,7 @@ from enum import Enum
 import pulp
 
 from crunch_xl import cbc
-from crunch_xl.model import Kind, Scenario
+from crunch_xl.model import Kind, Scenario, structure_of
 from crunch_xl.nearby import Neighbourhood
 
 #: Measures the model can minimise or cap.
@@ -77,7 +77,7 @@ class Allocation:
     @property
     def structure(self) -> tuple[tuple[Kind, int], ...]:
         """Return the structure as sorted (kind, classes) pairs, kinds with no class left out."""
-        return _structure(self.classes)
+        return structure_of(self.classes)
 
     def sizes(self, kind: Kind) -> tuple[int, int]:
         """Return (smallest, largest) class size of a kind under the even split."""
@@ -271,9 +271,9 @@ class CountingModel:
         """Return whether a (valid) allocation keeps the limits of a solve."""
         structure = allocation.structure
         if limits.fixed is not None:
-            if structure != _structure(limits.fixed):
+            if structure != structure_of(limits.fixed):
                 return False
-        elif any(structure == _structure(excluded) for excluded in limits.exclude):
+        elif any(structure == structure_of(excluded) for excluded in limits.exclude):
             return False
         for measure, value in limits.caps.items():
             if measure == SMALLEST:
@@ -703,13 +703,9 @@ def _by(minimise: str) -> Callable[[Allocation], tuple[object, ...]]:
 
 def _key(limits: Limits) -> tuple[object, ...]:
     """Return the limits of a solve as a key (order of caps and exclusions aside)."""
-    fixed = None if limits.fixed is None else _structure(limits.fixed)
-    excluded = tuple(sorted(_structure(e) for e in limits.exclude))
+    fixed = None if limits.fixed is None else structure_of(limits.fixed)
+    excluded = tuple(sorted(structure_of(e) for e in limits.exclude))
     return tuple(sorted(limits.caps.items())), excluded, fixed
-
-
-def _structure(classes: Mapping[Kind, int]) -> tuple[tuple[Kind, int], ...]:
-    return tuple(sorted((k, n) for k, n in classes.items() if n > 0))
 
 
 def _integer(var: pulp.LpVariable) -> int:

@@ -8,6 +8,7 @@ child to a class, ranked by the scenario's priority.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +19,11 @@ Kind = tuple[str, ...]
 
 #: Sheet-scoped defined name that marks a sheet as written by crunch-xl, whatever its name.
 RESULT_SHEET_MARK = "crunch_xl_result"
+
+
+def structure_of(classes: Mapping[Kind, int]) -> tuple[tuple[Kind, int], ...]:
+    """Return a structure as sorted (kind, classes) pairs, kinds with no class left out."""
+    return tuple(sorted((kind, count) for kind, count in classes.items() if count > 0))
 
 
 class Priority(StrEnum):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 
-from crunch_xl.model import Kind, Scenario
+from crunch_xl.model import Kind, Scenario, structure_of
 
 Classes = Mapping[Kind, int]
 Children = dict[Kind, dict[str, int]]
@@ -120,7 +120,10 @@ class Neighbourhood:
         for kind in used:
             count = classes[kind]
             low, high = self.limits[kind]
-            low, high = max(low, smallest or 0), min(high, largest or high)
+            if smallest is not None:
+                low = max(low, smallest)
+            if largest is not None:
+                high = min(high, largest)
             floor = minimum * count if len(kind) > 1 else 0
             if low > high or any(self.children[g] < floor for g in kind):
                 return None
@@ -159,11 +162,10 @@ class Neighbourhood:
         more), keep every count limit, the composites cap and the exclusions, and are tried
         moving classes to the kinds too big or too small for the caps first.
         """
-        banned = {_key(s) for s in excluded}
-        seen = banned | {_key(start) for start, _ in starts}
+        seen = {structure_of(s) for s in excluded} | {structure_of(start) for start, _ in starts}
         for start in starts:
             for moved in self._moves(start, largest, smallest):
-                key = _key(moved)
+                key = structure_of(moved)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -206,7 +208,3 @@ class Neighbourhood:
 
 def _composites(classes: Classes) -> int:
     return sum(n for k, n in classes.items() if len(k) > 1)
-
-
-def _key(classes: Classes) -> tuple[tuple[Kind, int], ...]:
-    return tuple(sorted((k, n) for k, n in classes.items() if n > 0))

@@ -432,9 +432,10 @@ class _Planner:
         for its smallest spread (a small linear model once the structure is fixed), then asks
         for a structure not yet rebalanced; "none left" proves the best. Asking that is far
         cheaper than asking for a smaller spread over every structure (one window of sizes
-        per grade), which is kept for the rare case of many tied structures. When every tied
-        structure was rebalanced they are kept in `tied`: the next-best options among them
-        need no further solve.
+        per grade) on most schools, so that is asked only after _TIED_STRUCTURES of them; on
+        a school where solves over every structure are slow (_HARD_SOLVE) it is the cheaper
+        proof, and asked after the first. When every tied structure was rebalanced they are
+        kept in `tied`: the next-best options among them need no further solve.
         """
         examined: list[Allocation] = []
         candidate = best
