@@ -196,7 +196,6 @@ def _first_answer(
     A CBC that stopped at its time limit without settling the question only answers when
     every other one has stopped too (they share one deadline).
     """
-    pause = _POLL
     while time.monotonic() < until and ours.answer is None:
         done = [(p, s) for p, s in running if p.poll() is not None]
         for process, solution in done:
@@ -205,7 +204,7 @@ def _first_answer(
         if len(done) == len(running):
             usable = [s for p, s in done if p.returncode == 0 and os.path.exists(s)]
             return usable[0] if usable else None
-        if not ours.run(min(time.monotonic() + pause, until)) and exited.wait(pause):
+        if not ours.run(min(time.monotonic() + _POLL, until)) and exited.wait(_POLL):
             exited.clear()  # every process is looked at again before the next wait
     return None
 
