@@ -235,15 +235,7 @@ class CountingModel:
         if SPREAD in limits.caps or not self.known:
             return None
         caps = limits.caps
-
-        def distance(allocation: Allocation) -> int:
-            over = 0
-            for measure, value in caps.items():
-                sign = -1 if measure == SMALLEST else 1
-                over += max(0, sign * (allocation.measure(measure) - value))
-            return over
-
-        starts = sorted(reversed(self.known), key=distance)[:_STARTS]
+        starts = sorted(reversed(self.known), key=lambda a: _beyond(a, caps))[:_STARTS]
         steps = self.neighbourhood.search(
             [(a.classes, a.children) for a in starts],
             limits.exclude,
@@ -275,13 +267,7 @@ class CountingModel:
                 return False
         elif any(structure == structure_of(excluded) for excluded in limits.exclude):
             return False
-        for measure, value in limits.caps.items():
-            if measure == SMALLEST:
-                if allocation.measure(SMALLEST) < value:
-                    return False
-            elif allocation.measure(measure) > value:
-                return False
-        return True
+        return _beyond(allocation, limits.caps) == 0
 
     def _counting(
         self, problem: pulp.LpProblem, limits: Limits
@@ -699,6 +685,18 @@ def _by(minimise: str) -> Callable[[Allocation], tuple[object, ...]]:
         -allocation.measure(SMALLEST),
         allocation.structure,
     )
+
+
+def _beyond(allocation: Allocation, caps: Mapping[str, int]) -> int:
+    """Return by how much the allocation's measures pass the caps, summed (0: within them).
+
+    Every cap is an upper bound but the smallest class's, which is a lower one.
+    """
+    beyond = 0
+    for measure, value in caps.items():
+        sign = -1 if measure == SMALLEST else 1
+        beyond += max(0, sign * (allocation.measure(measure) - value))
+    return beyond
 
 
 def _key(limits: Limits) -> tuple[object, ...]:
