@@ -590,6 +590,27 @@ class CountingModel:
             problem += spread <= caps[SPREAD], "spread_cap"
         return measures
 
+    def least_largest(self, allocation: Allocation, smallest: int | None = None) -> Allocation:
+        """Return an allocation of the same structure with its smallest largest class.
+
+        With the class counts fixed, whether every class can have at most L children (and at
+        least `smallest`) is a max-flow (nearby.Neighbourhood.split): a bisection over L
+        settles the smallest exactly, in a few milliseconds and without a solver.
+        """
+        classes = dict(allocation.classes)
+        best = allocation
+        low = -(-sum(self.children.values()) // max(sum(classes.values()), 1))
+        high = allocation.measure(LARGEST) - 1
+        while low <= high:
+            middle = (low + high) // 2
+            children = self.neighbourhood.split(classes, largest=middle, smallest=smallest)
+            found = None if children is None else Allocation(classes, children)
+            if found is None or not self.obeys_rules(found):
+                low = middle + 1
+            else:
+                best, high = found, found.measure(LARGEST) - 1
+        return best
+
     def highest(self, measure: str) -> int:
         """Return a value of the largest class (or the range) no allocation can exceed."""
         if not self.usable:

@@ -264,9 +264,9 @@ class _Planner:
     def _balanced(self, allocation: Allocation) -> Allocation | None:
         """Return the structure's allocation with the smallest largest class, then spread.
 
-        Remembered per structure: the trade-off and the largest-class search ask for the same
-        structures. Caps need not be part of it: the structure is fixed (so are its
-        composites), and its own allocation already keeps every cap.
+        Remembered per structure: trade-off steps and options can share one. Caps need not
+        be part of it: the structure is fixed (so are its composites), and its own
+        allocation already keeps every cap.
         """
         if allocation.structure not in self.balanced:
             solve = self._solve(BALANCE, Limits(fixed=dict(allocation.structure)))
@@ -371,8 +371,9 @@ class _Planner:
         """Return the allocation with the smallest largest class or range, and whether proven.
 
         A bisection between the floor and the best so far, where each found structure is
-        first rebalanced for that measure (linear once the structure is fixed), which often
-        lowers the top at once. Each question is a plain feasibility model ("every class at
+        first rebalanced for that measure (for the largest class a max-flow per size tried,
+        for the range a linear model: the structure is fixed), which often lowers the top at
+        once. Each question is a plain feasibility model ("every class at
         most L"), which the solver settles far faster than a model minimising the measure
         over every structure, and fastest when the answer is "none", the proof.
 
@@ -398,7 +399,7 @@ class _Planner:
         while True:
             if found is not None and found.measure(measure) > low:
                 if measure == LARGEST:
-                    balanced = self._balanced(found) or found
+                    balanced = self.model.least_largest(found, caps.get(SMALLEST))
                 else:
                     fixed = Limits(caps, fixed=dict(found.structure))
                     balanced = self._solve(measure, fixed).allocation or found

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_plan import tiny_scenarios
 
-from crunch_xl.counting import LARGEST, SMALLEST, Allocation, CountingModel, Limits
+from crunch_xl.counting import BALANCE, LARGEST, SMALLEST, Allocation, CountingModel, Limits
 from crunch_xl.model import Composite, Grade, Scenario
 from crunch_xl.nearby import Neighbourhood
 
@@ -100,3 +100,20 @@ def test_the_search_never_offers_an_excluded_structure() -> None:
         assert structure not in excluded and structure != known
         excluded.append(structure)
     assert excluded  # some neighbours exist, and each was offered once
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tiny_scenarios())
+def test_the_flow_rebalance_finds_the_solvers_smallest_largest_class(s: Scenario) -> None:
+    model = CountingModel(s)
+    solve, _ = model.solve(None, Limits(), 10)
+    assume(solve.allocation is not None)
+    found = solve.allocation
+    assert found is not None
+    balanced = model.least_largest(found)
+    assert balanced.structure == found.structure
+    assert model.obeys_rules(balanced)
+    # The solver, minimising the largest class of that structure, does no better.
+    proven, _ = CountingModel(s).solve(BALANCE, Limits(fixed=dict(found.classes)), 10)
+    assert proven.allocation is not None
+    assert balanced.measure(LARGEST) == proven.allocation.measure(LARGEST)
