@@ -473,19 +473,26 @@ class CountingModel:
     def window_starts(self, width: int, caps: Mapping[str, int]) -> list[int]:
         """Return the smallest sizes a window [a, a + width] holding every class can start at.
 
-        Nearest the average class size first (the likeliest). The average lies in the window:
-        with every teacher used it is children / teachers; otherwise it is at least that.
+        Nearest the average class size first (the likeliest). The average lies in the window,
+        so some number of classes (the teachers, or up to them when not every teacher must
+        be used) has children / classes within it; starts no number of classes allows are
+        left out (48 children in at most three classes average 48, 24 or 16: of the windows
+        of width 0, only those at 16, 24 and 48 can hold every class).
         """
         if not self.usable:
             return []
         low = max(min(self.limits[k][0] for k in self.usable), caps.get(SMALLEST, 0))
         high = min(max(self.limits[k][1] for k in self.usable), caps.get(LARGEST, 10**9)) - width
         total, teachers = sum(self.children.values()), max(self.scenario.teachers, 1)
-        low = max(low, -(-total // teachers) - width)
-        if self.scenario.use_every_teacher:
-            high = min(high, total // teachers)
+        fewest = teachers if self.scenario.use_every_teacher else 1
+
+        def some_classes_fit(a: int) -> bool:
+            most = teachers if a == 0 else min(teachers, total // a)
+            return max(fewest, -(-total // max(a + width, 1))) <= most
+
         average = total / teachers
-        return sorted(range(low, high + 1), key=lambda a: (abs(a + width / 2 - average), a))
+        starts = [a for a in range(max(low, 0), high + 1) if some_classes_fit(a)]
+        return sorted(starts, key=lambda a: (abs(a + width / 2 - average), a))
 
     def _spread_windows(
         self,

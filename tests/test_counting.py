@@ -1,0 +1,35 @@
+"""crunch_xl.counting: the windows of sizes the range questions try (real CBC)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_plan import tiny_scenarios
+
+from crunch_xl.counting import LARGEST, SMALLEST, CountingModel, Limits
+from crunch_xl.model import Grade, Scenario
+
+
+def test_a_window_no_number_of_classes_can_average_into_is_not_tried() -> None:
+    # 48 children, classes of 10 to 30, at most three teachers: 48, 24 or 16 on average.
+    s = Scenario("Plan A", (Grade("K", 48, 10, 30),), (), 3, use_every_teacher=False)
+    assert sorted(CountingModel(s).window_starts(0, {})) == [16, 24]
+    assert sorted(CountingModel(s).window_starts(2, {})) == [14, 15, 16, 22, 23, 24]
+    every = dataclasses.replace(s, use_every_teacher=True)
+    assert CountingModel(every).window_starts(0, {}) == [16]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tiny_scenarios(), st.integers(0, 3))
+def test_every_window_left_out_holds_no_allocation(s: Scenario, width: int) -> None:
+    model = CountingModel(s)
+    tried = set(model.window_starts(width, {}))
+    top = max((g.largest for g in s.grades), default=0)
+    for low in range(0, top + 1):
+        if low in tried:
+            continue
+        caps = {SMALLEST: low, LARGEST: low + width}
+        solve, _ = CountingModel(s).solve(None, Limits(caps), 10)
+        assert not solve.found, (low, width)
