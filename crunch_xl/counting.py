@@ -122,12 +122,15 @@ class Solve:
 
 @dataclass
 class _Base:
-    """The variables and rules every solve of one scenario shares, and constraints per cap."""
+    """The variables and rules every solve of one scenario shares, and constraints per cap.
+
+    `rules` is a model holding only the rules; each solve starts from a copy of it.
+    """
 
     n: _Classes
     c: _Children
     totals: dict[Kind, pulp.LpAffineExpression]
-    rules: list[tuple[str, pulp.LpConstraint]]
+    rules: pulp.LpProblem
     capped: dict[tuple[str, int], list[tuple[str, pulp.LpConstraint]]] = field(default_factory=dict)
 
 
@@ -198,8 +201,7 @@ class CountingModel:
             # Any allocation within the limits answers a feasibility question, and the one
             # with the fewest composites is what the solver would have looked for.
             return Solve(Outcome.OPTIMAL, min(known, key=_by(COMPOSITES))), 0
-        problem = pulp.LpProblem("classes", pulp.LpMinimize)
-        n, c, totals = self._counting(problem, limits)
+        problem, n, c, totals = self._counting(limits)
         measures = self._measures(problem, n, totals, limits, minimise)
         # A plain feasibility question still gets an objective: with none (or the number of
         # classes, constant when every teacher is used) CBC took seconds to minutes to prove
@@ -270,34 +272,34 @@ class CountingModel:
         return _beyond(allocation, limits.caps) == 0
 
     def _counting(
-        self, problem: pulp.LpProblem, limits: Limits
-    ) -> tuple[_Classes, _Children, dict[Kind, pulp.LpAffineExpression]]:
-        """Add the rules of SPEC section 1 and the limits of this solve; return n, c, totals.
+        self, limits: Limits
+    ) -> tuple[pulp.LpProblem, _Classes, _Children, dict[Kind, pulp.LpAffineExpression]]:
+        """Return a model of the rules of SPEC section 1 and this solve's limits; and n, c, totals.
 
-        The rules are built once per scenario and shared by every solve (building them was
-        a third of each solve's time); only the limits of a solve are added to them.
+        The rules are built once per scenario and each solve copies them (building them was a
+        third of each solve's time, adding them one by one still a tenth); only the limits of
+        a solve are added to the copy.
         """
         base = self._base()
         for kind, var in base.n.items():
             var.lowBound, var.upBound = self.fewest[kind], self.most[kind]
             if limits.fixed is not None:
                 var.lowBound = var.upBound = limits.fixed.get(kind, 0)
-        for name, constraint in base.rules:
-            problem.addConstraint(constraint, name)
+        problem = base.rules.copy()
         for measure in (LARGEST, SMALLEST, COMPOSITES):
             if measure in limits.caps:
                 for name, constraint in self._capped(measure, limits.caps[measure]):
                     problem.addConstraint(constraint, name)
         if limits.exclude:
             self._exclude(problem, base.n, limits.exclude)
-        return base.n, base.c, base.totals
+        return problem, base.n, base.c, base.totals
 
     def _base(self) -> _Base:
         """Return the variables and rules every solve shares (built on first use)."""
         if self._shared is not None:
             return self._shared
         s = self.scenario
-        builder = pulp.LpProblem("rules", pulp.LpMinimize)
+        builder = pulp.LpProblem("classes", pulp.LpMinimize)
         n: _Classes = {}
         c: _Children = {}
         totals: dict[Kind, pulp.LpAffineExpression] = {}
@@ -342,7 +344,9 @@ class CountingModel:
         else:
             rules.append(("at_most_one_class_per_teacher", classes <= s.teachers))
         rules.append(("at_least_one_class", classes >= 1))
-        self._shared = _Base(n, c, totals, rules)
+        for name, constraint in rules:
+            builder.addConstraint(constraint, name)
+        self._shared = _Base(n, c, totals, builder)
         return self._shared
 
     def _capped(self, measure: str, value: int) -> list[tuple[str, pulp.LpConstraint]]:
