@@ -168,6 +168,9 @@ class CountingModel:
         #: Allocations the solver proved to have the fewest composites within some limits
         #: (a feasibility question minimises them too), by the limits.
         self.fewest_composites: dict[tuple[object, ...], Allocation] = {}
+        #: Limits the solver proved no allocation keeps (as caps, forbidden structures and
+        #: fixed structure): limits at least as tight need no solve.
+        self.impossible: list[_Snapshot] = []
         self.neighbourhood = Neighbourhood(scenario)
 
     def _most_classes(self, kind: Kind) -> int:
@@ -192,6 +195,8 @@ class CountingModel:
             # A kind must run more classes than its children or teachers can ever form
             # (most is a proven bound), so nothing obeys the rules; no solver needed.
             return Solve(Outcome.INFEASIBLE), 0
+        if any(_at_least_as_tight(limits, proven) for proven in self.impossible):
+            return Solve(Outcome.INFEASIBLE), 0
         key = _key(limits)
         if minimise == COMPOSITES and key in self.fewest_composites:
             found = self.fewest_composites[key]
@@ -213,6 +218,8 @@ class CountingModel:
             start = min(known, key=_by(minimise or COMPOSITES))
         search = self._nearby(limits) if minimise is None and limits.fixed is None else None
         solve = self._run(problem, n, c, seconds, start, search)
+        if solve.outcome is Outcome.INFEASIBLE:
+            self.impossible.append(_snapshot(limits))
         if solve.allocation is not None:
             self.known.append(solve.allocation)
             if minimise in (None, COMPOSITES) and solve.outcome is Outcome.OPTIMAL:
@@ -729,6 +736,42 @@ def _beyond(allocation: Allocation, caps: Mapping[str, int]) -> int:
         sign = -1 if measure == SMALLEST else 1
         beyond += max(0, sign * (allocation.measure(measure) - value))
     return beyond
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The limits of a solve as they were (callers may change their caps afterwards)."""
+
+    caps: tuple[tuple[str, int], ...]
+    exclude: frozenset[tuple[tuple[Kind, int], ...]]
+    fixed: tuple[tuple[Kind, int], ...] | None
+
+
+def _snapshot(limits: Limits) -> _Snapshot:
+    fixed = None if limits.fixed is None else structure_of(limits.fixed)
+    excluded = frozenset(structure_of(e) for e in limits.exclude)
+    return _Snapshot(tuple(limits.caps.items()), excluded, fixed)
+
+
+def _at_least_as_tight(limits: Limits, proven: _Snapshot) -> bool:
+    """Return whether every allocation within the limits is within the proven ones too.
+
+    So it is when the fixed structure is the same, every structure forbidden there is
+    forbidden here, and every cap there is here, as tight or tighter (the smallest class's
+    cap is a lower bound, every other an upper one).
+    """
+    fixed = None if limits.fixed is None else structure_of(limits.fixed)
+    if fixed != proven.fixed:
+        return False
+    if proven.exclude and not proven.exclude <= {structure_of(e) for e in limits.exclude}:
+        return False
+    for measure, value in proven.caps:
+        if measure not in limits.caps:
+            return False
+        sign = -1 if measure == SMALLEST else 1
+        if sign * (limits.caps[measure] - value) > 0:
+            return False
+    return True
 
 
 def _key(limits: Limits) -> tuple[object, ...]:

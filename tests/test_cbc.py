@@ -10,7 +10,7 @@ import pulp
 import pytest
 
 from crunch_xl import cbc
-from crunch_xl.counting import CountingModel, Limits
+from crunch_xl.counting import CountingModel, Limits, Outcome
 from crunch_xl.model import Composite, Grade, Scenario
 
 
@@ -176,3 +176,19 @@ def test_a_feasibility_answer_is_remembered_as_the_fewest_composites(
     assert fewest.allocation == first.allocation
     cold, expected = CountingModel(school).solve("composites", Limits({"largest": 23}), 30)
     assert cold.found and value == expected == 2  # K and 2 each share a class with 1
+
+
+def test_limits_tighter_than_proven_impossible_ones_start_no_cbc(
+    started: list[subprocess.Popen[bytes]],
+) -> None:
+    grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
+    model = CountingModel(Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3))
+    none, _ = model.solve(None, Limits({"largest": 20}), 30)  # 62 children in 3 classes
+    assert none.outcome is Outcome.INFEASIBLE
+    count = len(started)
+    for caps in ({"largest": 19}, {"largest": 20, "composites": 0}, {"largest": 18}):
+        again, _ = model.solve("composites", Limits(caps), 30)
+        assert again.outcome is Outcome.INFEASIBLE
+    assert len(started) == count
+    looser, _ = model.solve(None, Limits({"largest": 21}), 30)  # 21 + 21 + 20
+    assert looser.found and len(started) > count
