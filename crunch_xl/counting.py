@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -51,6 +52,9 @@ BALANCE = "balance"
 
 SOLVERS = ("cbc", "highs")
 
+#: A model whose every CBC run so far (one at least) took less than this many seconds is
+#: solved without CBC's preprocessing (cbc.QUICK).
+QUICK_BELOW = 0.1
 #: Known allocations the search beside CBC starts from (the nearest to the caps).
 _STARTS = 4
 
@@ -172,6 +176,9 @@ class CountingModel:
         #: fixed structure): limits at least as tight need no solve.
         self.impossible: list[_Snapshot] = []
         self.neighbourhood = Neighbourhood(scenario)
+        #: CBC runs so far and the seconds the slowest took (see QUICK_BELOW).
+        self.runs = 0
+        self.slowest = 0.0
 
     def _most_classes(self, kind: Kind) -> int:
         """Return an upper bound on the classes of a kind that any valid allocation can run."""
@@ -665,7 +672,11 @@ class CountingModel:
                         values[var] = start.classes.get(kind, 0)
                         for label, part in c[kind].items():
                             values[part] = start.children.get(kind, {}).get(label, 0)
-                found = cbc.solve(problem, seconds, values, search)
+                quick = bool(self.runs) and self.slowest < QUICK_BELOW
+                began = time.perf_counter()
+                found = cbc.solve(problem, seconds, values, search, quick=quick)
+                self.runs += 1
+                self.slowest = max(self.slowest, time.perf_counter() - began)
                 if found is not None:  # valid, but not proven best for the objective
                     return Solve(Outcome.FEASIBLE, found)
         except pulp.PulpSolverError:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulp
 import pytest
 
-from crunch_xl import cbc
+from crunch_xl import cbc, counting
 from crunch_xl.counting import CountingModel, Limits, Outcome
 from crunch_xl.model import Composite, Grade, Scenario
 
@@ -192,3 +192,21 @@ def test_limits_tighter_than_proven_impossible_ones_start_no_cbc(
     assert len(started) == count
     looser, _ = model.solve(None, Limits({"largest": 21}), 30)  # 21 + 21 + 20
     assert looser.found and len(started) > count
+
+
+def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
+    started: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def preprocessing(process: subprocess.Popen[bytes]) -> bool:
+        args = list(process.args)  # type: ignore[arg-type]
+        return "-preprocess" not in args or args[args.index("-preprocess") + 1] != "off"
+
+    grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
+    school = Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3)
+    for quick_below, second_preprocessed in ((60.0, False), (0.0, True)):
+        monkeypatch.setattr(counting, "QUICK_BELOW", quick_below)
+        model = CountingModel(school)
+        model.solve("composites", Limits(), 30)
+        assert preprocessing(started[-1])  # nothing is known of the model yet
+        model.solve("composites", Limits({"largest": 21}), 30)
+        assert preprocessing(started[-1]) is second_preprocessed
