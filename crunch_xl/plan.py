@@ -373,9 +373,9 @@ class _Planner:
         A bisection between the floor and the best so far, where each found structure is
         first rebalanced for that measure (for the largest class a max-flow per size tried,
         for the range a linear model: the structure is fixed), which often lowers the top at
-        once. Each question is a plain feasibility model ("every class at
-        most L"), which the solver settles far faster than a model minimising the measure
-        over every structure, and fastest when the answer is "none", the proof.
+        once. Each question is a plain feasibility model ("every class at most L"), which the
+        solver settles far faster than a model minimising the measure over every structure,
+        and fastest when the answer is "none", the proof.
 
         When hopeful (the floor is the option before's value), the floor is tried first:
         options next to each other often share it, and then one solve settles it.
