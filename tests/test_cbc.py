@@ -207,6 +207,6 @@ def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
         monkeypatch.setattr(counting, "QUICK_BELOW", quick_below)
         model = CountingModel(school)
         model.solve("composites", Limits(), 30)
-        assert preprocessing(started[-1])  # nothing is known of the model yet
+        assert preprocessing(started[-1])  # the model has had no CBC run yet
         model.solve("composites", Limits({"largest": 21}), 30)
         assert preprocessing(started[-1]) is second_preprocessed
