@@ -31,7 +31,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -171,14 +171,13 @@ class CountingModel:
         self.known: list[Allocation] = []
         #: Allocations the solver proved to have the fewest composites within some limits
         #: (a feasibility question minimises them too), by the limits.
-        self.fewest_composites: dict[tuple[object, ...], Allocation] = {}
+        self.fewest_composites: dict[_Key, Allocation] = {}
         #: Limits the solver proved no allocation keeps (as caps, forbidden structures and
         #: fixed structure): limits at least as tight need no solve.
-        self.impossible: list[_Snapshot] = []
+        self.impossible: list[_Key] = []
         self.neighbourhood = Neighbourhood(scenario)
-        #: CBC runs so far and the seconds the slowest took (see QUICK_BELOW).
-        self.runs = 0
-        self.slowest = 0.0
+        #: Seconds the slowest CBC run took (None: no run yet; see QUICK_BELOW).
+        self.slowest: float | None = None
 
     def _most_classes(self, kind: Kind) -> int:
         """Return an upper bound on the classes of a kind that any valid allocation can run."""
@@ -202,13 +201,13 @@ class CountingModel:
             # A kind must run more classes than its children or teachers can ever form
             # (most is a proven bound), so nothing obeys the rules; no solver needed.
             return Solve(Outcome.INFEASIBLE), 0
-        if any(_at_least_as_tight(limits, proven) for proven in self.impossible):
-            return Solve(Outcome.INFEASIBLE), 0
         key = _key(limits)
+        if any(_at_least_as_tight(key, proven) for proven in self.impossible):
+            return Solve(Outcome.INFEASIBLE), 0
         if minimise == COMPOSITES and key in self.fewest_composites:
             found = self.fewest_composites[key]
             return Solve(Outcome.OPTIMAL, found), found.measure(COMPOSITES)
-        known = [a for a in self.known if self._within(a, limits)]
+        known = [a for a in self.known if self._within(a, key)]
         if minimise is None and known:
             # Any allocation within the limits answers a feasibility question, and the one
             # with the fewest composites is what the solver would have looked for.
@@ -223,10 +222,10 @@ class CountingModel:
         start = None
         if known:  # the best allocation known within the limits is where the solver begins
             start = min(known, key=_by(minimise or COMPOSITES))
-        search = self._nearby(limits) if minimise is None and limits.fixed is None else None
+        search = self._nearby(limits, key) if minimise is None and limits.fixed is None else None
         solve = self._run(problem, n, c, seconds, start, search)
         if solve.outcome is Outcome.INFEASIBLE:
-            self.impossible.append(_snapshot(limits))
+            self.impossible.append(key)
         if solve.allocation is not None:
             self.known.append(solve.allocation)
             if minimise in (None, COMPOSITES) and solve.outcome is Outcome.OPTIMAL:
@@ -243,7 +242,7 @@ class CountingModel:
                 value = solve.allocation.measure(minimise)
         return solve, value
 
-    def _nearby(self, limits: Limits) -> Iterator[Allocation | None] | None:
+    def _nearby(self, limits: Limits, key: _Key) -> Iterator[Allocation | None] | None:
         """Return a search next to known allocations for one within the limits (see nearby).
 
         Its flows hold the largest, smallest and composites caps, not a spread cap.
@@ -251,7 +250,7 @@ class CountingModel:
         if SPREAD in limits.caps or not self.known:
             return None
         caps = limits.caps
-        starts = sorted(reversed(self.known), key=lambda a: _beyond(a, caps))[:_STARTS]
+        starts = sorted(reversed(self.known), key=lambda a: _beyond(a, key.caps))[:_STARTS]
         steps = self.neighbourhood.search(
             [(a.classes, a.children) for a in starts],
             limits.exclude,
@@ -259,12 +258,12 @@ class CountingModel:
             smallest=caps.get(SMALLEST),
             composites=caps.get(COMPOSITES),
         )
-        return self._checked(steps, limits)
+        return self._checked(steps, key)
 
     def _checked(
         self,
         steps: Iterator[tuple[dict[Kind, int], dict[Kind, dict[str, int]]] | None],
-        limits: Limits,
+        key: _Key,
     ) -> Iterator[Allocation | None]:
         """Yield the search's steps, its answer only once it obeys every rule and limit."""
         for found in steps:
@@ -272,18 +271,18 @@ class CountingModel:
                 yield None
                 continue
             allocation = Allocation(*found)
-            if self.obeys_rules(allocation) and self._within(allocation, limits):
+            if self.obeys_rules(allocation) and self._within(allocation, key):
                 yield allocation
 
-    def _within(self, allocation: Allocation, limits: Limits) -> bool:
-        """Return whether a (valid) allocation keeps the limits of a solve."""
+    def _within(self, allocation: Allocation, key: _Key) -> bool:
+        """Return whether a (valid) allocation keeps the limits of a solve (given as its key)."""
         structure = allocation.structure
-        if limits.fixed is not None:
-            if structure != structure_of(limits.fixed):
+        if key.fixed is not None:
+            if structure != key.fixed:
                 return False
-        elif any(structure == structure_of(excluded) for excluded in limits.exclude):
+        elif structure in key.exclude:
             return False
-        return _beyond(allocation, limits.caps) == 0
+        return _beyond(allocation, key.caps) == 0
 
     def _counting(
         self, limits: Limits
@@ -672,11 +671,11 @@ class CountingModel:
                         values[var] = start.classes.get(kind, 0)
                         for label, part in c[kind].items():
                             values[part] = start.children.get(kind, {}).get(label, 0)
-                quick = bool(self.runs) and self.slowest < QUICK_BELOW
+                quick = self.slowest is not None and self.slowest < QUICK_BELOW
                 began = time.perf_counter()
                 found = cbc.solve(problem, seconds, values, search, quick=quick)
-                self.runs += 1
-                self.slowest = max(self.slowest, time.perf_counter() - began)
+                took = time.perf_counter() - began
+                self.slowest = took if self.slowest is None else max(self.slowest, took)
                 if found is not None:  # valid, but not proven best for the objective
                     return Solve(Outcome.FEASIBLE, found)
         except pulp.PulpSolverError:
@@ -737,59 +736,48 @@ def _by(minimise: str) -> Callable[[Allocation], tuple[object, ...]]:
     )
 
 
-def _beyond(allocation: Allocation, caps: Mapping[str, int]) -> int:
-    """Return by how much the allocation's measures pass the caps, summed (0: within them).
+def _past(measure: str, value: int, cap: int) -> int:
+    """Return by how much a value of a measure passes its cap (0: within it).
 
     Every cap is an upper bound but the smallest class's, which is a lower one.
     """
-    beyond = 0
-    for measure, value in caps.items():
-        sign = -1 if measure == SMALLEST else 1
-        beyond += max(0, sign * (allocation.measure(measure) - value))
-    return beyond
+    return max(0, (cap - value) if measure == SMALLEST else (value - cap))
+
+
+def _beyond(allocation: Allocation, caps: Iterable[tuple[str, int]]) -> int:
+    """Return by how much the allocation's measures pass the caps, summed (0: within them)."""
+    return sum(_past(measure, allocation.measure(measure), cap) for measure, cap in caps)
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    """The limits of a solve as they were (callers may change their caps afterwards)."""
+class _Key:
+    """The limits of a solve as a key, as they were when asked.
+
+    Callers may change their caps afterwards; structures are spelled as structure_of does,
+    and the order of caps and exclusions does not matter.
+    """
 
     caps: tuple[tuple[str, int], ...]
     exclude: frozenset[tuple[tuple[Kind, int], ...]]
     fixed: tuple[tuple[Kind, int], ...] | None
 
 
-def _snapshot(limits: Limits) -> _Snapshot:
+def _key(limits: Limits) -> _Key:
     fixed = None if limits.fixed is None else structure_of(limits.fixed)
     excluded = frozenset(structure_of(e) for e in limits.exclude)
-    return _Snapshot(tuple(limits.caps.items()), excluded, fixed)
+    return _Key(tuple(sorted(limits.caps.items())), excluded, fixed)
 
 
-def _at_least_as_tight(limits: Limits, proven: _Snapshot) -> bool:
-    """Return whether every allocation within the limits is within the proven ones too.
+def _at_least_as_tight(key: _Key, proven: _Key) -> bool:
+    """Return whether every allocation within the limits of key is within the proven ones too.
 
     So it is when the fixed structure is the same, every structure forbidden there is
-    forbidden here, and every cap there is here, as tight or tighter (the smallest class's
-    cap is a lower bound, every other an upper one).
+    forbidden here, and every cap there is here, as tight or tighter.
     """
-    fixed = None if limits.fixed is None else structure_of(limits.fixed)
-    if fixed != proven.fixed:
+    if key.fixed != proven.fixed or not proven.exclude <= key.exclude:
         return False
-    if proven.exclude and not proven.exclude <= {structure_of(e) for e in limits.exclude}:
-        return False
-    for measure, value in proven.caps:
-        if measure not in limits.caps:
-            return False
-        sign = -1 if measure == SMALLEST else 1
-        if sign * (limits.caps[measure] - value) > 0:
-            return False
-    return True
-
-
-def _key(limits: Limits) -> tuple[object, ...]:
-    """Return the limits of a solve as a key (order of caps and exclusions aside)."""
-    fixed = None if limits.fixed is None else structure_of(limits.fixed)
-    excluded = tuple(sorted(structure_of(e) for e in limits.exclude))
-    return tuple(sorted(limits.caps.items())), excluded, fixed
+    caps = dict(key.caps)
+    return all(m in caps and _past(m, caps[m], cap) == 0 for m, cap in proven.caps)
 
 
 def _integer(var: pulp.LpVariable) -> int:
