@@ -38,7 +38,7 @@ from enum import Enum
 import pulp
 
 from crunch_xl import cbc
-from crunch_xl.model import Kind, Scenario, structure_of
+from crunch_xl.model import Kind, Scenario, composites_of, structure_of
 from crunch_xl.nearby import Neighbourhood
 
 #: Measures the model can minimise or cap.
@@ -93,7 +93,7 @@ class Allocation:
         """Return one measure of the allocation (composites, largest, smallest, range, spread)."""
         used = [k for k, n in self.classes.items() if n > 0]
         if name == COMPOSITES:
-            return sum(self.classes[k] for k in used if len(k) > 1)
+            return composites_of(self.classes)
         if name == LARGEST:
             return max(self.sizes(k)[1] for k in used)
         if name == SMALLEST:

@@ -26,6 +26,11 @@ def structure_of(classes: Mapping[Kind, int]) -> tuple[tuple[Kind, int], ...]:
     return tuple(sorted((kind, count) for kind, count in classes.items() if count > 0))
 
 
+def composites_of(classes: Mapping[Kind, int]) -> int:
+    """Return the composite classes of a structure (classes of kinds with several grades)."""
+    return sum(count for kind, count in classes.items() if len(kind) > 1)
+
+
 class Priority(StrEnum):
     """How options are ranked (the scenario's "Priority" setting)."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 
-from crunch_xl.model import Kind, Scenario, structure_of
+from crunch_xl.model import Kind, Scenario, composites_of, structure_of
 
 Classes = Mapping[Kind, int]
 Children = dict[Kind, dict[str, int]]
@@ -169,7 +169,7 @@ class Neighbourhood:
                 if key in seen:
                     continue
                 seen.add(key)
-                if composites is not None and _composites(moved) > composites:
+                if composites is not None and composites_of(moved) > composites:
                     continue
                 children = self.split(moved, largest, smallest)
                 yield None if children is None else (moved, children)
@@ -204,7 +204,3 @@ class Neighbourhood:
                 yield from ({**classes, b: classes[b] + 1} for b in more)
             if total > 1:
                 yield from ({**classes, a: classes[a] - 1} for a in fewer)
-
-
-def _composites(classes: Classes) -> int:
-    return sum(n for k, n in classes.items() if len(k) > 1)
