@@ -24,6 +24,7 @@ from __future__ import annotations
 import string
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from crunch_xl import words
 from crunch_xl.counting import (
@@ -117,6 +118,17 @@ def is_feasible(scenario: Scenario, *, time_limit: float = 10.0, solver: str = "
     return solve.found
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What a lexicographic search found."""
+
+    allocation: Allocation | None
+    proven: bool
+    #: The structures tied with the allocation on the criteria before the spread, each
+    #: rebalanced, when every one of them was (None otherwise; see _Planner._least_spread).
+    tied: list[Allocation] | None = None
+
+
 class _Planner:
     """Runs the solves of one scenario within one deadline."""
 
@@ -127,9 +139,6 @@ class _Planner:
         self.ranking = RANKINGS[scenario.priority]
         self.timed_out = False
         self.lower_largest = self.model.lower_largest()
-        #: The structures tied with the last lexicographic answer before its spread, each
-        #: rebalanced, when all of them were (None otherwise).
-        self.tied: list[Allocation] | None = None
         #: Seconds the slowest solve over every structure has taken so far.
         self.slowest = 0.0
         #: Each structure's allocation with its smallest largest class, then spread.
@@ -141,11 +150,11 @@ class _Planner:
 
     def options(self) -> list[tuple[Allocation, bool, str]]:
         """Return (allocation, proven, reason) for option 1 and its alternatives, in order."""
-        best, proven = self.lexicographic(self.ranking, Limits())
-        if best is None:
+        first = self.lexicographic(self.ranking, Limits())
+        if first.allocation is None:
             return []
-        tied = self.tied
-        best, proven = self.rebalanced(best, proven)
+        tied = first.tied
+        best, proven = self.rebalanced(first.allocation, first.proven)
         found = [(best, proven, f"Best for {self.scenario.priority.value.lower()}")]
         if not proven:
             return found
@@ -168,10 +177,11 @@ class _Planner:
                 # all rebalanced and shown, it is worse on the criteria before the spread.
                 floors = key if tied is None else (*key[:-2], key[-2] + 1)
                 exclude: list[Mapping[Kind, int]] = [dict(structure) for structure in seen]
-                pick, ok = self.lexicographic(self.ranking, Limits(exclude=exclude), floors)
+                after = self.lexicographic(self.ranking, Limits(exclude=exclude), floors)
+                pick, ok, tied = after.allocation, after.proven, after.tied
                 if pick is None:
                     break
-                tied, key = self.tied, self.key(pick)
+                key = self.key(pick)
             assert pick is not None
             allocation, ok = self.rebalanced(pick, ok)
             if allocation.structure in seen:  # a rebalance can only keep the structure
@@ -215,8 +225,8 @@ class _Planner:
         if largest <= self.lower_largest:
             return None
         limits = Limits(caps={LARGEST: largest - 1})
-        allocation, ok = self.lexicographic((COMPOSITES, LARGEST), limits)
-        allocation, ok = self.step_rebalanced(allocation, ok)
+        step = self.lexicographic((COMPOSITES, LARGEST), limits)
+        allocation, ok = self.step_rebalanced(step.allocation, step.proven)
         if allocation is None:
             return None
         extra = allocation.measure(COMPOSITES) - start.measure(COMPOSITES)
@@ -236,8 +246,8 @@ class _Planner:
             return None
         limits = Limits(caps={COMPOSITES: composites - 1})
         floors = (start.measure(LARGEST) + 1,) if start_is_least else ()
-        allocation, ok = self.lexicographic((LARGEST, COMPOSITES), limits, floors)
-        allocation, ok = self.step_rebalanced(allocation, ok)
+        step = self.lexicographic((LARGEST, COMPOSITES), limits, floors)
+        allocation, ok = self.step_rebalanced(step.allocation, step.proven)
         if allocation is None:
             return None
         fewer = composites - allocation.measure(COMPOSITES)
@@ -277,8 +287,9 @@ class _Planner:
 
     def lexicographic(
         self, criteria: Sequence[str], limits: Limits, floors: Sequence[int] = ()
-    ) -> tuple[Allocation | None, bool]:
-        """Return the allocation best by these criteria in order, and whether it is proven.
+    ) -> _Found:
+        """Return the allocation best by these criteria in order, whether it is proven, and
+        the structures tied with it (see _Found).
 
         floors are proven lower bounds in ranking order, each holding while the criteria
         before it equal their floors (the next-best search knows its answer ranks no better
@@ -286,7 +297,7 @@ class _Planner:
         """
         caps = dict(limits.caps)
         best: Allocation | None = None
-        self.tied = None
+        tied: list[Allocation] | None = None
         at_floors = True
         for index, criterion in enumerate(criteria):
             floor = self._floor(criterion)
@@ -299,16 +310,16 @@ class _Planner:
             if criterion in (LARGEST, RANGE):
                 best, proven = self._least(criterion, best, caps, limits.exclude, floor, known)
             elif criterion == SPREAD and best is not None:
-                best, proven = self._least_spread(best, caps, limits.exclude, floor)
+                best, proven, tied = self._least_spread(best, caps, limits.exclude, floor)
             else:
                 solve = self._solve(criterion, Limits(caps, limits.exclude))
                 best = solve.allocation or best
                 proven = solve.outcome is Outcome.OPTIMAL
             if best is None or not proven:
-                return best, False
+                return _Found(best, False)
             caps[criterion] = best.measure(criterion)
             at_floors = at_floors and index < len(floors) and caps[criterion] == floors[index]
-        return best, True
+        return _Found(best, True, tied)
 
     def _solve(self, minimise: str | None, limits: Limits) -> Solve:
         """Return one solve within what is left of the time limit (noting when it ran out).
@@ -425,8 +436,9 @@ class _Planner:
         caps: dict[str, int],
         exclude: list[Mapping[Kind, int]],
         floor: int,
-    ) -> tuple[Allocation, bool]:
-        """Return the allocation with the smallest spread within the caps.
+    ) -> tuple[Allocation, bool, list[Allocation] | None]:
+        """Return the allocation with the smallest spread within the caps, whether it is proven,
+        and the structures tied with it, when every one of them was rebalanced (else None).
 
         The caps hold the criteria before the spread at their optimum, so few structures
         reach them (rarely more than a handful). Each round rebalances one of those structures
@@ -436,7 +448,7 @@ class _Planner:
         per grade) on most schools, so that is asked only after _TIED_STRUCTURES of them; on
         a school where solves over every structure are slow (_HARD_SOLVE) it is the cheaper
         proof, and asked after the first. When every tied structure was rebalanced they are
-        kept in `tied`: the next-best options among them need no further solve.
+        returned: the next-best options among them need no further solve.
         """
         examined: list[Allocation] = []
         candidate = best
@@ -444,12 +456,12 @@ class _Planner:
             fixed = dict(candidate.structure)
             rebalanced = self._solve(SPREAD, Limits(caps, fixed=fixed))
             if rebalanced.allocation is None or rebalanced.outcome is not Outcome.OPTIMAL:
-                return best, False
+                return best, False, None
             examined.append(rebalanced.allocation)
             if rebalanced.allocation.measure(SPREAD) < best.measure(SPREAD):
                 best = rebalanced.allocation
             if best.measure(SPREAD) <= floor:
-                return best, True
+                return best, True, None
             windowed = len(examined) >= (1 if self.slowest > _HARD_SOLVE else _TIED_STRUCTURES)
             if windowed:
                 # No structure examined can reach a smaller spread (each was rebalanced), so
@@ -459,10 +471,9 @@ class _Planner:
                 limits = Limits(caps, [*exclude, *(dict(a.structure) for a in examined)])
             other = self._solve(None, limits)
             if other.outcome is Outcome.INFEASIBLE:
-                self.tied = None if windowed else examined
-                return best, True
+                return best, True, None if windowed else examined
             if other.allocation is None or other.outcome is not Outcome.OPTIMAL:
-                return best, False
+                return best, False, None
             candidate = other.allocation
 
     def _floor(self, criterion: str) -> int:
