@@ -94,8 +94,8 @@ def solve(
     ours = _Search(meanwhile)
     exited = threading.Event()
     try:
-        settings = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
-        first = _start(solver.path, model_args, settings, solutions[0], seconds, exited)
+        opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
+        first = _start(solver.path, model_args, opening, solutions[0], seconds, exited)
         running.append((first, solutions[0]))
         answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
         for settings, solution in zip(SETTINGS[1:], solutions[1:], strict=True):
