@@ -13,10 +13,18 @@ limit is stopped too, so a scenario's time limit holds.
 A solve may be given a start: values of some variables that make up a valid allocation. Both
 CBCs then begin from it (a "MIP start"), so their bound only has to catch up with it: on K-12
 schools CBC searched seconds for the allocation that its bound then proved best at once.
+
+Starting a CBC process takes about 6 ms, most of a small school's 10-15 ms solve. So a CBC is
+started ahead of need (a "spare", see _Spares) and sits waiting for its commands on standard
+input; a solve hands it its model and starts the next spare, which loads while the solve runs
+and Python builds the next model. A spare solves one model only, then exits: CBC run
+interactively on several models carries the previous model's best solution into the next
+(it reported an impossible model as solved that way).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import subprocess
@@ -40,6 +48,8 @@ GRACE = 0.5
 #: Seconds CBC runs alone before our own search (if any) starts beside it: most solves take
 #: 10-30 ms, and the search would only slow noticing that they are done.
 SEARCH_AFTER = 0.05
+#: Whether solves use CBCs started ahead of need (see _Spares).
+PRESTART = True
 
 T = TypeVar("T")
 
@@ -85,26 +95,28 @@ def solve(
     model, begin, *solutions = solver.create_tmp_files(problem.name, "mps", "mst", "a.sol", "b.sol")
     variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
     # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
-    model_args = [model, "-max"] if problem.sense == pulp.LpMaximize else [model]
+    model_args = ["-import", os.path.abspath(model)]
+    if problem.sense == pulp.LpMaximize:
+        model_args.append("-max")
     if start:
         _write_start(begin, start, variable_names)
-        model_args += ["-mips", begin]
+        model_args += ["-mips", os.path.abspath(begin)]
     deadline = time.monotonic() + seconds
     running: list[tuple[subprocess.Popen[bytes], str]] = []
     ours = _Search(meanwhile)
     exited = threading.Event()
     try:
         opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
-        first = _start(solver.path, model_args, opening, solutions[0], seconds, exited)
-        running.append((first, solutions[0]))
+        commands = _commands(model_args, opening, solutions[0], seconds)
+        running.append((_start(solver.path, commands, exited), solutions[0]))
         answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
         for settings, solution in zip(SETTINGS[1:], solutions[1:], strict=True):
             if answer is not None or ours.answer is not None:
                 break
             left = deadline - time.monotonic()
             if left > HEAD_START:
-                process = _start(solver.path, model_args, settings, solution, left, exited)
-                running.append((process, solution))
+                commands = _commands(model_args, settings, solution, left)
+                running.append((_start(solver.path, commands, exited), solution))
             answer = _first_answer(running, deadline + GRACE, ours, exited)
         if ours.answer is not None:
             return ours.answer
@@ -122,6 +134,8 @@ def solve(
                 process.kill()
             process.wait()
         solver.delete_tmp_files(model, begin, *solutions)
+        if PRESTART:  # started now, it loads while the next model is built
+            _SPARES.replenish(solver.path)
 
 
 def _write_start(
@@ -134,35 +148,107 @@ def _write_start(
         file.write("\n".join(lines) + "\n")
 
 
-def _start(
-    path: str,
-    model: list[str],
-    settings: tuple[str, ...],
-    solution: str,
-    seconds: float,
-    exited: threading.Event,
-) -> subprocess.Popen[bytes]:
-    """Start one CBC on the model file, writing its solution file when done.
+def _commands(
+    model: list[str], settings: tuple[str, ...], solution: str, seconds: float
+) -> list[str]:
+    """Return CBC's command line for one run: the model, its settings, where its answer goes."""
+    commands = [*model, "-sec", f"{max(seconds, 0.05):.3f}", "-timeMode", "elapsed", *settings]
+    return [*commands, "-solve", "-printingOptions", "all", "-solution", os.path.abspath(solution)]
+
+
+def _start(path: str, commands: list[str], exited: threading.Event) -> subprocess.Popen[bytes]:
+    """Start one CBC on the commands (a spare where one is waiting); return its process.
 
     A thread waits for it and sets `exited` the moment it ends, so its answer is taken
     without waiting for the next look (most solves take 10-30 ms, a look every few ms
     was a tenth of that).
     """
-    args = [path, *model, "-sec", f"{max(seconds, 0.05):.3f}", "-timeMode", "elapsed"]
-    args += [*settings, "-solve", "-printingOptions", "all", "-solution", solution]
+    process = _SPARES.take(path) if PRESTART and _typeable(commands) else None
+    if process is not None:
+        try:
+            assert process.stdin is not None
+            process.stdin.write(_typed(commands))
+            process.stdin.close()
+        except OSError:  # the spare has gone (stopped from outside): start one as usual
+            process.kill()
+            process.wait()
+            process = None
+    if process is None:
+        process = _launch([path, *commands])
+    threading.Thread(target=_signal_exit, args=(process, exited), daemon=True).start()
+    return process
+
+
+def _launch(args: list[str]) -> subprocess.Popen[bytes]:
+    """Start CBC; with the binary alone as args, it waits for commands on standard input."""
     startup = None
     if os.name == "nt":  # no console window flashing up for each solve
         startup = subprocess.STARTUPINFO()  # type: ignore[attr-defined,unused-ignore]
         startup.dwFlags |= subprocess.STARTF_USESHOWWINDOW  # type: ignore[attr-defined,unused-ignore]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         args,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if len(args) == 1 else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         startupinfo=startup,
     )
-    threading.Thread(target=_signal_exit, args=(process, exited), daemon=True).start()
-    return process
+
+
+def _typeable(commands: list[str]) -> bool:
+    """Return whether the commands can be typed to CBC (it splits what it reads at spaces)."""
+    return not any(ch.isspace() for word in commands for ch in word)
+
+
+def _typed(commands: list[str]) -> bytes:
+    """Return command-line arguments as the lines CBC reads on its standard input."""
+    lines: list[list[str]] = []
+    for word in commands:
+        if word.startswith("-"):
+            lines.append([word[1:]])
+        else:
+            lines[-1].append(word)
+    return "".join(" ".join(line) + "\n" for line in [*lines, ["quit"]]).encode()
+
+
+class _Spares:
+    """CBCs started ahead of need, one per CBC binary, each waiting for its commands.
+
+    take hands out the waiting CBC (None when there is none, or it has gone); replenish
+    starts the next. One left waiting when Python exits is stopped then (and a CBC whose
+    standard input closes exits by itself, so none outlives a Python that is killed).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, subprocess.Popen[bytes]] = {}
+        self._owner = os.getpid()
+
+    def take(self, path: str) -> subprocess.Popen[bytes] | None:
+        with self._lock:
+            if os.getpid() != self._owner:  # a forked copy: the spares are its parent's
+                self._waiting, self._owner = {}, os.getpid()
+            process = self._waiting.pop(path, None)
+        if process is not None and process.poll() is not None:
+            return None  # it has gone (stopped from outside)
+        return process
+
+    def replenish(self, path: str) -> None:
+        with self._lock:
+            if path in self._waiting or os.getpid() != self._owner:
+                return
+            with contextlib.suppress(OSError):
+                self._waiting[path] = _launch([path])
+
+    def stop(self) -> None:
+        with self._lock:
+            waiting, self._waiting = list(self._waiting.values()), {}
+        for process in waiting:
+            process.kill()
+            process.wait()
+
+
+_SPARES = _Spares()
+atexit.register(_SPARES.stop)
 
 
 def _signal_exit(process: subprocess.Popen[bytes], exited: threading.Event) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +15,9 @@ import pytest
 from crunch_xl import cbc, counting
 from crunch_xl.counting import CountingModel, Limits, Outcome
 from crunch_xl.model import Composite, Grade, Scenario
+
+#: CBC runs as they start: the process and the commands it was given.
+Runs = list[tuple[subprocess.Popen[bytes], list[str]]]
 
 
 def knapsack(capacity: int) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
@@ -40,18 +46,18 @@ def leftovers() -> set[Path]:
 
 
 @pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
-    """Return the CBC processes cbc.solve starts (real processes, recorded as they start)."""
-    processes: list[subprocess.Popen[bytes]] = []
-    real = subprocess.Popen
+def runs(monkeypatch: pytest.MonkeyPatch) -> Runs:
+    """Return the CBC runs cbc.solve starts: real processes and their commands, as they start."""
+    recorded: Runs = []
+    real = cbc._start
 
-    def record(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
-        process: subprocess.Popen[bytes] = real(*args, **kwargs)  # type: ignore[call-overload]
-        processes.append(process)
+    def record(path: str, commands: list[str], exited: threading.Event) -> subprocess.Popen[bytes]:
+        process = real(path, commands, exited)
+        recorded.append((process, commands))
         return process
 
-    monkeypatch.setattr(cbc.subprocess, "Popen", record)
-    return processes
+    monkeypatch.setattr(cbc, "_start", record)
+    return recorded
 
 
 def test_the_race_answers_as_pulps_own_cbc_does() -> None:
@@ -74,7 +80,7 @@ def test_an_impossible_model_is_reported_infeasible() -> None:
 
 
 def test_both_settings_race_when_neither_answers_at_once(
-    monkeypatch: pytest.MonkeyPatch, started: list[subprocess.Popen[bytes]]
+    monkeypatch: pytest.MonkeyPatch, runs: Runs
 ) -> None:
     # No head start: the second CBC always joins; the answer is still exact and nothing is
     # left behind (files or processes).
@@ -86,8 +92,8 @@ def test_both_settings_race_when_neither_answers_at_once(
         assert problem.status == pulp.LpStatusOptimal
         assert pulp.value(problem.objective) == best
     assert leftovers() == before
-    assert len(started) == 6
-    assert all(process.poll() is not None for process in started)
+    assert len(runs) == 6
+    assert all(process.poll() is not None for process, _ in runs)
 
 
 def hard_school() -> Scenario:
@@ -107,19 +113,19 @@ def hard_school() -> Scenario:
     return Scenario("K-12", grades, composites, teachers=57, composite_minimum=6)
 
 
-def test_the_time_limit_stops_every_cbc(started: list[subprocess.Popen[bytes]]) -> None:
+def test_the_time_limit_stops_every_cbc(runs: Runs) -> None:
     model = CountingModel(hard_school())
     clock = time.perf_counter()
     solve, _ = model.solve("composites", Limits({"largest": 30}), 1.0)
     elapsed = time.perf_counter() - clock
     assert elapsed < 1.0 + cbc.GRACE + 1.0, elapsed  # 1 s to spare for a loaded machine
-    assert 1 <= len(started) <= len(cbc.SETTINGS)
-    assert all(process.poll() is not None for process in started)
+    assert 1 <= len(runs) <= len(cbc.SETTINGS)
+    assert all(process.poll() is not None for process, _ in runs)
     assert solve.outcome.value in ("optimal", "feasible", "infeasible", "unknown")
 
 
 def test_our_own_search_answering_first_stops_cbc(
-    monkeypatch: pytest.MonkeyPatch, started: list[subprocess.Popen[bytes]]
+    monkeypatch: pytest.MonkeyPatch, runs: Runs
 ) -> None:
     monkeypatch.setattr(cbc, "SEARCH_AFTER", 0.0)
     problem, _ = knapsack(15)
@@ -127,7 +133,7 @@ def test_our_own_search_answering_first_stops_cbc(
     found = cbc.solve(problem, 10, meanwhile=iter([None, "ours"]))
     assert found == "ours"
     assert problem.status == pulp.LpStatusNotSolved  # CBC's answer was never read in
-    assert all(process.poll() is not None for process in started)
+    assert all(process.poll() is not None for process, _ in runs)
     assert leftovers() == before
 
 
@@ -148,20 +154,20 @@ def test_cbc_begins_from_a_start_and_still_finds_the_best() -> None:
 
 
 def test_a_question_a_known_allocation_answers_starts_no_cbc(
-    started: list[subprocess.Popen[bytes]],
+    runs: Runs,
 ) -> None:
     grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
     model = CountingModel(Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3))
     first, _ = model.solve(None, Limits(), 30)
     assert first.allocation is not None
-    count = len(started)
+    count = len(runs)
     again, _ = model.solve(None, Limits({"largest": first.allocation.measure("largest")}), 30)
     assert again.allocation == first.allocation
-    assert len(started) == count
+    assert len(runs) == count
 
 
 def test_a_feasibility_answer_is_remembered_as_the_fewest_composites(
-    started: list[subprocess.Popen[bytes]],
+    runs: Runs,
 ) -> None:
     # A feasibility question minimises composites too: asked next with the same limits, the
     # planner's composites question needs no second solve, and gets the same proven answer.
@@ -170,36 +176,36 @@ def test_a_feasibility_answer_is_remembered_as_the_fewest_composites(
     school = Scenario("Plan A", grades, composites, teachers=4)
     model = CountingModel(school)
     first, _ = model.solve(None, Limits({"largest": 23}), 30)
-    count = len(started)
+    count = len(runs)
     fewest, value = model.solve("composites", Limits({"largest": 23}), 30)
-    assert len(started) == count
+    assert len(runs) == count
     assert fewest.allocation == first.allocation
     cold, expected = CountingModel(school).solve("composites", Limits({"largest": 23}), 30)
     assert cold.found and value == expected == 2  # K and 2 each share a class with 1
 
 
 def test_limits_tighter_than_proven_impossible_ones_start_no_cbc(
-    started: list[subprocess.Popen[bytes]],
+    runs: Runs,
 ) -> None:
     grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
     model = CountingModel(Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3))
     none, _ = model.solve(None, Limits({"largest": 20}), 30)  # 62 children in 3 classes
     assert none.outcome is Outcome.INFEASIBLE
-    count = len(started)
+    count = len(runs)
     for caps in ({"largest": 19}, {"largest": 20, "composites": 0}, {"largest": 18}):
         again, _ = model.solve("composites", Limits(caps), 30)
         assert again.outcome is Outcome.INFEASIBLE
-    assert len(started) == count
+    assert len(runs) == count
     looser, _ = model.solve(None, Limits({"largest": 21}), 30)  # 21 + 21 + 20
-    assert looser.found and len(started) > count
+    assert looser.found and len(runs) > count
 
 
 def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
-    started: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def preprocessing(process: subprocess.Popen[bytes]) -> bool:
-        args = list(process.args)  # type: ignore[arg-type]
-        return "-preprocess" not in args or args[args.index("-preprocess") + 1] != "off"
+    def preprocessing(run: tuple[subprocess.Popen[bytes], list[str]]) -> bool:
+        commands = run[1]
+        return "-preprocess" not in commands or commands[commands.index("-preprocess") + 1] != "off"
 
     grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
     school = Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3)
@@ -207,6 +213,94 @@ def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
         monkeypatch.setattr(counting, "QUICK_BELOW", quick_below)
         model = CountingModel(school)
         model.solve("composites", Limits(), 30)
-        assert preprocessing(started[-1])  # the model has had no CBC run yet
+        assert preprocessing(runs[-1])  # the model has had no CBC run yet
         model.solve("composites", Limits({"largest": 21}), 30)
-        assert preprocessing(started[-1]) is second_preprocessed
+        assert preprocessing(runs[-1]) is second_preprocessed
+
+
+def waiting_spare() -> subprocess.Popen[bytes] | None:
+    """Return the CBC waiting for the next solve (None: none is waiting)."""
+    return cbc._SPARES._waiting.get(cbc.bundled_cbc().path)
+
+
+def test_each_solve_hands_its_model_to_a_cbc_started_before_it(runs: Runs) -> None:
+    cbc.solve(knapsack(15)[0], 10)  # leaves a spare waiting
+    for capacity, best in ((10, 13), (15, 20)):
+        spare = waiting_spare()
+        assert spare is not None and spare.poll() is None
+        problem, _ = knapsack(capacity)
+        cbc.solve(problem, 10)
+        assert runs[-1][0] is spare
+        assert pulp.value(problem.objective) == best
+    assert len({process.pid for process, _ in runs}) == len(runs)  # a CBC solves one model
+
+
+def test_a_spare_does_not_carry_the_model_before_into_the_next() -> None:
+    # CBC run interactively on two models answered the second, impossible one with the
+    # first one's best solution; each spare solves one model, so that cannot happen.
+    for _ in range(3):
+        feasible, _ = knapsack(15)
+        cbc.solve(feasible, 10)
+        assert feasible.status == pulp.LpStatusOptimal
+        impossible, items = knapsack(15)
+        impossible += items[0] + items[1] >= 3
+        cbc.solve(impossible, 10)
+        assert impossible.status == pulp.LpStatusInfeasible
+
+
+def test_a_spare_that_has_gone_is_replaced(runs: Runs) -> None:
+    cbc.solve(knapsack(15)[0], 10)
+    spare = waiting_spare()
+    assert spare is not None
+    spare.kill()
+    spare.wait()
+    problem, _ = knapsack(10)
+    cbc.solve(problem, 10)
+    assert runs[-1][0] is not spare
+    assert pulp.value(problem.objective) == 13
+
+
+def test_paths_with_spaces_are_given_to_cbc_as_arguments(
+    runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CBC splits what it reads at spaces, so a temporary folder such as a Windows profile
+    # "C:\\Users\\Jo Smith\\AppData\\Local\\Temp" goes on its command line instead.
+    folder = tmp_path / "Jo Smith"
+    folder.mkdir()
+    for name in ("TMPDIR", "TMP", "TEMP"):
+        monkeypatch.setenv(name, str(folder))
+    problem, _ = knapsack(15)
+    cbc.solve(problem, 10)
+    assert pulp.value(problem.objective) == 20
+    process, commands = runs[-1]
+    assert process.args == [cbc.bundled_cbc().path, *commands]
+    assert not list(folder.iterdir())
+
+
+def test_without_spares_each_solve_starts_its_own_cbc(
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cbc, "PRESTART", False)
+    problem, _ = knapsack(15)
+    cbc.solve(problem, 10)
+    assert pulp.value(problem.objective) == 20
+    assert runs[-1][0].args == [cbc.bundled_cbc().path, *runs[-1][1]]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="looks for the process by its id")
+def test_no_cbc_outlives_the_python_that_started_it() -> None:
+    script = (
+        "import os, sys\n"
+        "from tests.test_cbc import knapsack\n"
+        "from crunch_xl import cbc\n"
+        "cbc.solve(knapsack(15)[0], 10)\n"
+        "print(cbc._SPARES._waiting[cbc.bundled_cbc().path].pid)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    spare = int(done.stdout)
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(spare, 0)
