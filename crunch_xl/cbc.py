@@ -50,6 +50,8 @@ GRACE = 0.5
 SEARCH_AFTER = 0.05
 #: Whether solves use CBCs started ahead of need (see _Spares).
 PRESTART = True
+#: CBCs kept waiting: a spare needs about 4 ms to load.
+SPARES = 2
 
 T = TypeVar("T")
 
@@ -211,37 +213,42 @@ def _typed(commands: list[str]) -> bytes:
 
 
 class _Spares:
-    """CBCs started ahead of need, one per CBC binary, each waiting for its commands.
+    """CBCs started ahead of need, SPARES per CBC binary, each waiting for its commands.
 
-    take hands out the waiting CBC (None when there is none, or it has gone); replenish
-    starts the next. One left waiting when Python exits is stopped then (and a CBC whose
-    standard input closes exits by itself, so none outlives a Python that is killed).
+    take hands out the longest waiting CBC (None when there is none, or it has gone);
+    replenish starts more. Those left waiting when Python exits are stopped then (and a CBC
+    whose standard input closes exits by itself, so none outlives a Python that is killed).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiting: dict[str, subprocess.Popen[bytes]] = {}
+        self._waiting: dict[str, list[subprocess.Popen[bytes]]] = {}
         self._owner = os.getpid()
 
     def take(self, path: str) -> subprocess.Popen[bytes] | None:
         with self._lock:
             if os.getpid() != self._owner:  # a forked copy: the spares are its parent's
                 self._waiting, self._owner = {}, os.getpid()
-            process = self._waiting.pop(path, None)
+            waiting = self._waiting.get(path)
+            process = waiting.pop(0) if waiting else None
         if process is not None and process.poll() is not None:
+            process.wait()
             return None  # it has gone (stopped from outside)
         return process
 
     def replenish(self, path: str) -> None:
         with self._lock:
-            if path in self._waiting or os.getpid() != self._owner:
+            if os.getpid() != self._owner:
                 return
+            waiting = self._waiting.setdefault(path, [])
             with contextlib.suppress(OSError):
-                self._waiting[path] = _launch([path])
+                while len(waiting) < SPARES:
+                    waiting.append(_launch([path]))
 
     def stop(self) -> None:
         with self._lock:
-            waiting, self._waiting = list(self._waiting.values()), {}
+            waiting = [process for spares in self._waiting.values() for process in spares]
+            self._waiting = {}
         for process in waiting:
             process.kill()
             process.wait()

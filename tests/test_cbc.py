@@ -220,7 +220,8 @@ def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
 
 def waiting_spare() -> subprocess.Popen[bytes] | None:
     """Return the CBC waiting for the next solve (None: none is waiting)."""
-    return cbc._SPARES._waiting.get(cbc.bundled_cbc().path)
+    waiting = cbc._SPARES._waiting.get(cbc.bundled_cbc().path)
+    return waiting[0] if waiting else None
 
 
 def test_each_solve_hands_its_model_to_a_cbc_started_before_it(runs: Runs) -> None:
@@ -294,7 +295,7 @@ def test_no_cbc_outlives_the_python_that_started_it() -> None:
         "from tests.test_cbc import knapsack\n"
         "from crunch_xl import cbc\n"
         "cbc.solve(knapsack(15)[0], 10)\n"
-        "print(cbc._SPARES._waiting[cbc.bundled_cbc().path].pid)\n"
+        "print(cbc._SPARES._waiting[cbc.bundled_cbc().path][0].pid)\n"
     )
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
