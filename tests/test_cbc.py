@@ -218,17 +218,18 @@ def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
         assert preprocessing(runs[-1]) is second_preprocessed
 
 
-def waiting_spare() -> subprocess.Popen[bytes] | None:
-    """Return the CBC waiting for the next solve (None: none is waiting)."""
-    waiting = cbc._SPARES._waiting.get(cbc.bundled_cbc().path)
-    return waiting[0] if waiting else None
+def waiting_spare() -> subprocess.Popen[bytes]:
+    """Return the CBC the next solve takes (solves start spares in the background)."""
+    path = cbc.bundled_cbc().path
+    cbc._SPARES.replenish(path)
+    return cbc._SPARES._waiting[path][0]
 
 
 def test_each_solve_hands_its_model_to_a_cbc_started_before_it(runs: Runs) -> None:
     cbc.solve(knapsack(15)[0], 10)  # leaves a spare waiting
     for capacity, best in ((10, 13), (15, 20)):
         spare = waiting_spare()
-        assert spare is not None and spare.poll() is None
+        assert spare.poll() is None
         problem, _ = knapsack(capacity)
         cbc.solve(problem, 10)
         assert runs[-1][0] is spare
@@ -252,7 +253,6 @@ def test_a_spare_does_not_carry_the_model_before_into_the_next() -> None:
 def test_a_spare_that_has_gone_is_replaced(runs: Runs) -> None:
     cbc.solve(knapsack(15)[0], 10)
     spare = waiting_spare()
-    assert spare is not None
     spare.kill()
     spare.wait()
     problem, _ = knapsack(10)
@@ -295,13 +295,17 @@ def test_no_cbc_outlives_the_python_that_started_it() -> None:
         "from tests.test_cbc import knapsack\n"
         "from crunch_xl import cbc\n"
         "cbc.solve(knapsack(15)[0], 10)\n"
-        "print(cbc._SPARES._waiting[cbc.bundled_cbc().path][0].pid)\n"
+        "path = cbc.bundled_cbc().path\n"
+        "cbc._SPARES.replenish(path)\n"
+        "print(*(spare.pid for spare in cbc._SPARES._waiting[path]))\n"
     )
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
     )
-    spare = int(done.stdout)
+    spares = [int(pid) for pid in done.stdout.split()]
+    assert len(spares) == cbc.SPARES
     time.sleep(0.2)
-    with pytest.raises(ProcessLookupError):
-        os.kill(spare, 0)
+    for pid in spares:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
