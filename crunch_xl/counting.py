@@ -20,9 +20,11 @@ as one window per grade. For one fixed structure, class counts are constants and
 measure is linear, so there they are minimised directly.
 
 A model remembers every allocation its solves found. A feasibility question that one of them
-answers needs no solve; a minimisation starts CBC from the best of them within its limits; and
-while CBC works on a feasibility question, structures one class move from them are tried
-(nearby.py). Every proof of best or impossible still comes from the solver's status.
+answers needs no solve; a minimisation starts CBC from the best of them within its limits, or
+from the sweep's (sweep.py: the fewest composites found grade by grade, without a solver) when
+that has fewer composites; and while CBC works on a feasibility question, structures one class
+move from them are tried (nearby.py). Every proof of best or impossible still comes from the
+solver's status.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import pulp
 from crunch_xl import cbc
 from crunch_xl.model import Kind, Scenario, composites_of, structure_of
 from crunch_xl.nearby import Neighbourhood
+from crunch_xl.sweep import Sweep
 
 #: Measures the model can minimise or cap.
 COMPOSITES = "composites"
@@ -57,6 +60,8 @@ SOLVERS = ("cbc", "highs")
 QUICK_BELOW = 0.1
 #: Known allocations the search beside CBC starts from (the nearest to the caps).
 _STARTS = 4
+#: Whether fewest-composites questions start CBC from the sweep's allocation (sweep.py).
+SWEEP = True
 
 _Classes = dict[Kind, pulp.LpVariable]
 _Children = dict[Kind, dict[str, pulp.LpVariable]]
@@ -176,6 +181,9 @@ class CountingModel:
         #: fixed structure): limits at least as tight need no solve.
         self.impossible: list[_Key] = []
         self.neighbourhood = Neighbourhood(scenario)
+        self.sweep = Sweep(scenario)
+        #: Limits the sweep found nothing within: it is not asked again for tighter ones.
+        self.unswept: list[_Key] = []
         #: Seconds the slowest CBC run took (None: no run yet; see QUICK_BELOW).
         self.slowest: float | None = None
 
@@ -222,6 +230,11 @@ class CountingModel:
         start = None
         if known:  # the best allocation known within the limits is where the solver begins
             start = min(known, key=_by(minimise or COMPOSITES))
+        swept = self._swept(minimise, limits, key)
+        if swept is not None:
+            self.known.append(swept)
+            if start is None or _by(COMPOSITES)(swept) < _by(COMPOSITES)(start):
+                start = swept
         search = self._nearby(limits, key) if minimise is None and limits.fixed is None else None
         solve = self._run(problem, n, c, seconds, start, search)
         if solve.outcome is Outcome.INFEASIBLE:
@@ -241,6 +254,31 @@ class CountingModel:
             else:
                 value = solve.allocation.measure(minimise)
         return solve, value
+
+    def _swept(self, minimise: str | None, limits: Limits, key: _Key) -> Allocation | None:
+        """Return the sweep's allocation within the limits to start the solver from (sweep.py).
+
+        Only for the fewest composites over every structure, and only on a model whose CBC
+        runs have not all been quick (or that has had none yet): where CBC settles a question
+        in milliseconds the sweep would only cost time.
+        """
+        if not SWEEP or minimise not in (None, COMPOSITES) or limits.fixed is not None:
+            return None
+        if SPREAD in limits.caps or (self.slowest is not None and self.slowest < QUICK_BELOW):
+            return None
+        if any(_at_least_as_tight(key, failed) for failed in self.unswept):
+            return None
+        caps = limits.caps
+        largest, smallest = caps.get(LARGEST), caps.get(SMALLEST)
+        classes = self.sweep.classes(largest, smallest, caps.get(COMPOSITES))
+        children = None if classes is None else self.neighbourhood.split(classes, largest, smallest)
+        if classes is None or children is None:
+            self.unswept.append(key)
+            return None
+        allocation = Allocation(classes, children)
+        if not (self.obeys_rules(allocation) and self._within(allocation, key)):
+            return None
+        return allocation
 
     def _nearby(self, limits: Limits, key: _Key) -> Iterator[Allocation | None] | None:
         """Return a search next to known allocations for one within the limits (see nearby).
