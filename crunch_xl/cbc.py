@@ -31,7 +31,7 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar, cast
 
 import pulp
@@ -79,6 +79,7 @@ def solve(
     meanwhile: Iterator[T | None] | None = None,
     *,
     quick: bool = False,
+    later: Callable[[], Mapping[pulp.LpVariable, float] | None] | None = None,
 ) -> T | None:
     """Solve the problem with the bundled CBC, racing SETTINGS; status and values go into it.
 
@@ -88,18 +89,25 @@ def solve(
     CBC is stopped and its answer returned, with the problem left as it was. Otherwise the
     return is None. quick, for a model CBC settles in milliseconds, turns CBC's preprocessing
     off in the first setting: on small schools that is about a tenth of each solve, while on
-    K-12 schools it made some questions ten times slower. Like ``problem.solve``: raises
-    pulp.PulpSolverError when no CBC could answer.
+    K-12 schools it made some questions ten times slower. later, when given, works out a
+    start (like start's) once CBC has run SEARCH_AFTER without answering; a CBC begun from
+    it, with the first setting, joins the race (where CBC answers at once, or the start is
+    None, nothing more runs). Like ``problem.solve``: raises pulp.PulpSolverError when no
+    CBC could answer.
     """
     solver = bundled_cbc(timeLimit=seconds)
     if not solver.available():
         raise pulp.PulpSolverError(f"CBC is not available at {solver.path}")
-    model, begin, *solutions = solver.create_tmp_files(problem.name, "mps", "mst", "a.sol", "b.sol")
+    files = list(
+        solver.create_tmp_files(problem.name, "mps", "mst", "b.mst", "a.sol", "b.sol", "c.sol")
+    )
+    model, begin, begin_later, *solutions, solution_later = files
     variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
     # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
-    model_args = ["-import", os.path.abspath(model)]
+    plain = ["-import", os.path.abspath(model)]
     if problem.sense == pulp.LpMaximize:
-        model_args.append("-max")
+        plain.append("-max")
+    model_args = list(plain)
     if start:
         _write_start(begin, start, variable_names)
         model_args += ["-mips", os.path.abspath(begin)]
@@ -107,8 +115,18 @@ def solve(
     running: list[tuple[subprocess.Popen[bytes], str]] = []
     ours = _Search(meanwhile)
     exited = threading.Event()
+    opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
+
+    def join_from(values: Mapping[pulp.LpVariable, float]) -> None:
+        left = deadline - time.monotonic()
+        if left > 0:
+            _write_start(begin_later, values, variable_names)
+            args = [*plain, "-mips", os.path.abspath(begin_later)]
+            commands = _commands(args, opening, solution_later, left)
+            running.append((_start(solver.path, commands, exited), solution_later))
+
+    ours.later = _Later(later, join_from)
     try:
-        opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
         commands = _commands(model_args, opening, solutions[0], seconds)
         running.append((_start(solver.path, commands, exited), solutions[0]))
         answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
@@ -135,7 +153,7 @@ def solve(
             if process.poll() is None:
                 process.kill()
             process.wait()
-        solver.delete_tmp_files(model, begin, *solutions)
+        solver.delete_tmp_files(*files)
         if PRESTART:  # started now, it loads while the next model is built
             _SPARES.replenish(solver.path)
 
@@ -263,16 +281,44 @@ def _signal_exit(process: subprocess.Popen[bytes], exited: threading.Event) -> N
     exited.set()
 
 
+class _Later:
+    """A start worked out once CBC has run SEARCH_AFTER, for a CBC that joins the race."""
+
+    def __init__(
+        self,
+        find: Callable[[], Mapping[pulp.LpVariable, float] | None] | None,
+        join: Callable[[Mapping[pulp.LpVariable, float]], None],
+    ) -> None:
+        self.find = find
+        self.join = join
+        self.begin = time.monotonic() + SEARCH_AFTER
+
+    def run(self) -> None:
+        """Work out the start and let a CBC begin from it, once, when its time has come."""
+        if self.find is None or time.monotonic() < self.begin:
+            return
+        find, self.find = self.find, None
+        values = find()
+        if values:
+            self.join(values)
+
+
 class _Search(Generic[T]):
-    """Our own search, run in steps between looks at the CBCs; keeps its answer."""
+    """Our own search, run in steps between looks at the CBCs; keeps its answer.
+
+    Also runs `later` (a start for one more CBC), when there is one.
+    """
 
     def __init__(self, steps: Iterator[T | None] | None) -> None:
         self.steps = steps
         self.answer: T | None = None
         self.begin = time.monotonic() + SEARCH_AFTER
+        self.later: _Later | None = None
 
     def run(self, until: float) -> bool:
         """Run steps until `until` or an answer; return False when there is nothing to run."""
+        if self.later is not None:
+            self.later.run()
         if self.steps is None or time.monotonic() < self.begin:
             return False
         while self.answer is None and time.monotonic() < until:

@@ -20,11 +20,11 @@ as one window per grade. For one fixed structure, class counts are constants and
 measure is linear, so there they are minimised directly.
 
 A model remembers every allocation its solves found. A feasibility question that one of them
-answers needs no solve; a minimisation starts CBC from the best of them within its limits, or
-from the sweep's (sweep.py: the fewest composites found grade by grade, without a solver) when
-that has fewer composites; and while CBC works on a feasibility question, structures one class
-move from them are tried (nearby.py). Every proof of best or impossible still comes from the
-solver's status.
+answers needs no solve; a minimisation starts CBC from the best of them within its limits;
+while CBC works on a feasibility question, structures one class move from them are tried
+(nearby.py); and a fewest-composites question CBC has not settled in cbc.SEARCH_AFTER gets one
+more CBC, begun from the sweep's allocation (sweep.py: few composites found grade by grade,
+without a solver). Every proof of best or impossible still comes from the solver's status.
 """
 
 from __future__ import annotations
@@ -230,13 +230,9 @@ class CountingModel:
         start = None
         if known:  # the best allocation known within the limits is where the solver begins
             start = min(known, key=_by(minimise or COMPOSITES))
-        swept = self._swept(minimise, limits, key)
-        if swept is not None:
-            self.known.append(swept)
-            if start is None or _by(COMPOSITES)(swept) < _by(COMPOSITES)(start):
-                start = swept
         search = self._nearby(limits, key) if minimise is None and limits.fixed is None else None
-        solve = self._run(problem, n, c, seconds, start, search)
+        later = self._later(minimise, limits, key, start)
+        solve = self._run(problem, n, c, seconds, start, search, later)
         if solve.outcome is Outcome.INFEASIBLE:
             self.impossible.append(key)
         if solve.allocation is not None:
@@ -255,30 +251,39 @@ class CountingModel:
                 value = solve.allocation.measure(minimise)
         return solve, value
 
-    def _swept(self, minimise: str | None, limits: Limits, key: _Key) -> Allocation | None:
-        """Return the sweep's allocation within the limits to start the solver from (sweep.py).
+    def _later(
+        self, minimise: str | None, limits: Limits, key: _Key, start: Allocation | None
+    ) -> Callable[[], Allocation | None] | None:
+        """Return, for a fewest-composites question, the sweep's start for one more CBC.
 
-        Only for the fewest composites over every structure, and only on a model whose CBC
-        runs have not all been quick (or that has had none yet): where CBC settles a question
-        in milliseconds the sweep would only cost time.
+        cbc.solve works it out only once CBC has run a while without answering: a start costs
+        CBC time on the questions it settles in milliseconds (+20% over the 100-sheet
+        workbook of benchmarks/limits.py when every first question began from one), and
+        saves seconds on the ones it does not (see sweep.py). It is used only when it has
+        fewer composites than the start CBC already has.
         """
         if not SWEEP or minimise not in (None, COMPOSITES) or limits.fixed is not None:
             return None
-        if SPREAD in limits.caps or (self.slowest is not None and self.slowest < QUICK_BELOW):
+        if SPREAD in limits.caps or any(_at_least_as_tight(key, f) for f in self.unswept):
             return None
-        if any(_at_least_as_tight(key, failed) for failed in self.unswept):
-            return None
-        caps = limits.caps
-        largest, smallest = caps.get(LARGEST), caps.get(SMALLEST)
-        classes = self.sweep.classes(largest, smallest, caps.get(COMPOSITES))
-        children = None if classes is None else self.neighbourhood.split(classes, largest, smallest)
-        if classes is None or children is None:
-            self.unswept.append(key)
-            return None
-        allocation = Allocation(classes, children)
-        if not (self.obeys_rules(allocation) and self._within(allocation, key)):
-            return None
-        return allocation
+
+        def swept() -> Allocation | None:
+            caps = limits.caps
+            largest, smallest = caps.get(LARGEST), caps.get(SMALLEST)
+            classes = self.sweep.classes(largest, smallest, caps.get(COMPOSITES))
+            split = self.neighbourhood.split
+            children = None if classes is None else split(classes, largest, smallest)
+            if classes is None or children is None:
+                self.unswept.append(key)
+                return None
+            allocation = Allocation(classes, children)
+            if not (self.obeys_rules(allocation) and self._within(allocation, key)):
+                return None
+            if start is not None and _by(COMPOSITES)(allocation) >= _by(COMPOSITES)(start):
+                return None
+            return allocation
+
+        return swept
 
     def _nearby(self, limits: Limits, key: _Key) -> Iterator[Allocation | None] | None:
         """Return a search next to known allocations for one within the limits (see nearby).
@@ -695,23 +700,39 @@ class CountingModel:
         seconds: float,
         start: Allocation | None = None,
         search: Iterator[Allocation | None] | None = None,
+        later: Callable[[], Allocation | None] | None = None,
     ) -> Solve:
-        """Return what the solver (or, for CBC, the search beside it) found."""
+        """Return what the solver (or, for CBC, the search beside it) found.
+
+        later, for CBC, works out a start for one more CBC while CBC works (see cbc.solve).
+        """
         seconds = max(seconds, 0.05)
+
+        def values(allocation: Allocation | None) -> dict[pulp.LpVariable, float]:
+            if allocation is None:
+                return {}
+            found: dict[pulp.LpVariable, float] = {}
+            for kind, var in n.items():
+                found[var] = allocation.classes.get(kind, 0)
+                for label, part in c[kind].items():
+                    found[part] = allocation.children.get(kind, {}).get(label, 0)
+            return found
+
         try:
             if self.solver == "highs":
                 _silence_highs_banner()
                 problem.solve(pulp.HiGHS(msg=False, timeLimit=seconds))
             else:
-                values: dict[pulp.LpVariable, float] = {}
-                if start is not None:
-                    for kind, var in n.items():
-                        values[var] = start.classes.get(kind, 0)
-                        for label, part in c[kind].items():
-                            values[part] = start.children.get(kind, {}).get(label, 0)
                 quick = self.slowest is not None and self.slowest < QUICK_BELOW
                 began = time.perf_counter()
-                found = cbc.solve(problem, seconds, values, search, quick=quick)
+                found = cbc.solve(
+                    problem,
+                    seconds,
+                    values(start),
+                    search,
+                    quick=quick,
+                    later=None if later is None else lambda: values(later()),
+                )
                 took = time.perf_counter() - began
                 self.slowest = took if self.slowest is None else max(self.slowest, took)
                 if found is not None:  # valid, but not proven best for the objective

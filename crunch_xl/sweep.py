@@ -1,4 +1,4 @@
-"""A first plan for the solver to start from: one sweep over the grades in teaching order.
+"""A plan for the solver to start from: one sweep over the grades in teaching order.
 
 On K-12 schools at their fewest teachers CBC spends seconds *finding* the plan with the
 fewest composites, which its bound then proves best in a fraction of that (started from the
@@ -10,8 +10,10 @@ At each grade the composites starting there get their class counts; the grade's 
 to the composites over it (each at least the composite minimum per class) and the rest to its
 straight classes, whose number can be anything from ceil(rest / largest) to
 floor(rest / smallest). What a composite still running carries to the next grade is the range
-of children it may already hold; the sweep keeps, per number of composites and composite
-classes running, the fewest and the most classes so far that some choice allows.
+of children it may already hold. Per set of composites running on (with their classes and
+ranges) the sweep keeps the ways there that no other way beats on both composite classes and
+classes in all; at the end, the way with the fewest composite classes whose classes can number
+the teachers.
 
 The sweep is a search for a good start, not a proof. It keeps only choices it can carry
 exactly (with two composites running on past one grade, one of them takes its least or its

@@ -309,3 +309,34 @@ def test_no_cbc_outlives_the_python_that_started_it() -> None:
     for pid in spares:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_start_worked_out_while_cbc_runs_begins_one_more_cbc(
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cbc, "SEARCH_AFTER", 0.0)
+    monkeypatch.setattr(cbc, "HEAD_START", 10.0)  # no second setting: only ours joins
+    problem, items = knapsack(15)
+    asked: list[bool] = []
+
+    def later() -> dict[pulp.LpVariable, float]:
+        asked.append(True)
+        return dict(zip(items, [0, 0, 1, 0, 0, 1], strict=True))  # weights 5 + 8, worth 18
+
+    cbc.solve(problem, 10, later=later)
+    assert problem.status == pulp.LpStatusOptimal
+    assert pulp.value(problem.objective) == 20
+    if len(runs) == 2:  # unless the first CBC had answered before the start was worked out
+        assert "-mips" not in runs[0][1] and "-mips" in runs[1][1]
+    assert asked == [True] or len(runs) == 1
+    assert all(process.poll() is not None for process, _ in runs)
+
+
+def test_no_start_is_worked_out_for_a_cbc_that_answers_in_time(
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cbc, "SEARCH_AFTER", 30.0)
+    problem, _ = knapsack(15)
+    cbc.solve(problem, 10, later=lambda: pytest.fail("worked out a start"))
+    assert pulp.value(problem.objective) == 20
+    assert len(runs) == 1
