@@ -113,7 +113,6 @@ def solve(
         model_args += ["-mips", os.path.abspath(begin)]
     deadline = time.monotonic() + seconds
     running: list[tuple[subprocess.Popen[bytes], str]] = []
-    ours = _Search(meanwhile)
     exited = threading.Event()
     opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
 
@@ -125,7 +124,7 @@ def solve(
             commands = _commands(args, opening, solution_later, left)
             running.append((_start(solver.path, commands, exited), solution_later))
 
-    ours.later = _Later(later, join_from)
+    ours = _Search(meanwhile, _Later(later, join_from))
     try:
         commands = _commands(model_args, opening, solutions[0], seconds)
         running.append((_start(solver.path, commands, exited), solutions[0]))
@@ -154,7 +153,7 @@ def solve(
                 process.kill()
             process.wait()
         solver.delete_tmp_files(*files)
-        if PRESTART:  # started now, it loads while the next model is built
+        if PRESTART:  # started now, spares load while the next model is built
             _SPARES.replenish(solver.path)
 
 
@@ -309,11 +308,11 @@ class _Search(Generic[T]):
     Also runs `later` (a start for one more CBC), when there is one.
     """
 
-    def __init__(self, steps: Iterator[T | None] | None) -> None:
+    def __init__(self, steps: Iterator[T | None] | None, later: _Later | None = None) -> None:
         self.steps = steps
         self.answer: T | None = None
         self.begin = time.monotonic() + SEARCH_AFTER
-        self.later: _Later | None = None
+        self.later = later
 
     def run(self, until: float) -> bool:
         """Run steps until `until` or an answer; return False when there is nothing to run."""

@@ -60,7 +60,8 @@ SOLVERS = ("cbc", "highs")
 QUICK_BELOW = 0.1
 #: Known allocations the search beside CBC starts from (the nearest to the caps).
 _STARTS = 4
-#: Whether fewest-composites questions start CBC from the sweep's allocation (sweep.py).
+#: Whether a fewest-composites question CBC has not settled at once gets one more CBC, begun
+#: from the sweep's allocation (sweep.py).
 SWEEP = True
 
 _Classes = dict[Kind, pulp.LpVariable]
@@ -257,8 +258,8 @@ class CountingModel:
         """Return, for a fewest-composites question, the sweep's start for one more CBC.
 
         cbc.solve works it out only once CBC has run a while without answering: a start costs
-        CBC time on the questions it settles in milliseconds (+20% over the 100-sheet
-        workbook of benchmarks/limits.py when every first question began from one), and
+        CBC time on the questions it settles in milliseconds (+22% over the 100-sheet
+        workbook of benchmarks/limits.py when every such question began from one), and
         saves seconds on the ones it does not (see sweep.py). It is used only when it has
         fewer composites than the start CBC already has.
         """

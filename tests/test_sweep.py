@@ -4,14 +4,15 @@ the real CBC's proven fewest composites on the same questions)."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+import subprocess
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_plan import NEWSLETTER, tiny_scenarios
 
-from crunch_xl import counting
+from crunch_xl import cbc, counting
 from crunch_xl.counting import COMPOSITES, LARGEST, SMALLEST, Allocation, CountingModel, Limits
 from crunch_xl.model import Composite, Grade, Scenario
 from crunch_xl.nearby import Neighbourhood
@@ -105,12 +106,27 @@ def _seeded(seed: int) -> Scenario:
 
 
 @pytest.mark.parametrize("sweep", [True, False])
-def test_the_planner_proves_the_same_answer_with_or_without_the_sweep(
+def test_a_cbc_begun_from_the_sweep_joins_and_the_answer_is_still_proven(
     sweep: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The sweep's start is worked out once CBC has run SEARCH_AFTER: at once here.
     monkeypatch.setattr(counting, "SWEEP", sweep)
-    s = replace(NEWSLETTER, teachers=8)
-    model = CountingModel(s)
-    solve, value = model.solve(COMPOSITES, Limits({LARGEST: 22}), 30)
+    monkeypatch.setattr(cbc, "SEARCH_AFTER", 0.0)
+    commands: list[list[str]] = []
+    real = cbc._start
+
+    def record(path: str, words: list[str], exited: threading.Event) -> subprocess.Popen[bytes]:
+        commands.append(words)
+        return real(path, words, exited)
+
+    monkeypatch.setattr(cbc, "_start", record)
+    # Classes of at most 24 need one composite (3/4), as in the newsletter test of test_plan.
+    solve, value = CountingModel(NEWSLETTER).solve(COMPOSITES, Limits({LARGEST: 24}), 30)
     assert solve.outcome.value == "optimal"
-    assert value == fewest_composites(s, {LARGEST: 22})
+    monkeypatch.setattr(counting, "SWEEP", False)
+    assert value == fewest_composites(NEWSLETTER, {LARGEST: 24}) == 1
+    begun_from_a_start = ["-mips" in words for words in commands]
+    if sweep and len(commands) > 1:  # unless the first CBC answered before the sweep ran
+        assert begun_from_a_start[:2] == [False, True]
+    if not sweep:
+        assert not any(begun_from_a_start)
