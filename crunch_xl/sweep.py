@@ -77,6 +77,12 @@ class Sweep:
             [index[label] for label in kind] == list(range(first, last + 1))
             for kind, (first, last) in zip(self.composites, self.spans, strict=True)
         )
+        #: Each kind's (smallest, largest, fewest classes, most classes), before any caps.
+        self.limits: dict[Kind, tuple[int, int, int, int]] = {}
+        for kind in [(label,) for label in self.labels] + self.composites:
+            fewest, most = scenario.count_limits(kind)
+            most = scenario.teachers if most is None else min(most, scenario.teachers)
+            self.limits[kind] = (*scenario.size_limits(kind), fewest or 0, most)
 
     def classes(
         self,
@@ -91,20 +97,16 @@ class Sweep:
         """
         if not self.applies:
             return None
-        s = self.scenario
         limits: dict[Kind, tuple[int, int, int, int]] = {}
-        for kind in [(label,) for label in self.labels] + self.composites:
-            low, high = s.size_limits(kind)
-            fewest, most = s.count_limits(kind)
+        for kind, (low, high, fewest, most) in self.limits.items():
             low = max(low, smallest or 0)
             high = high if largest is None else min(high, largest)
-            most = s.teachers if most is None else min(most, s.teachers)
             if low > high or high < 1:
                 most = 0
-            if (fewest or 0) > most:
+            if fewest > most:
                 return None
-            limits[kind] = (low, high, fewest or 0, most)
-        cap = s.teachers if composites is None else composites
+            limits[kind] = (low, high, fewest, most)
+        cap = self.scenario.teachers if composites is None else composites
         found = self._sweep(limits, cap)
         return None if found is None else self._counts(*found, limits)
 
