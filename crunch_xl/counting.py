@@ -260,8 +260,9 @@ class CountingModel:
         cbc.solve works it out only once CBC has run a while without answering: a start costs
         CBC time on the questions it settles in milliseconds (+22% over the 100-sheet
         workbook of benchmarks/limits.py when every such question began from one), and
-        saves seconds on the ones it does not (see sweep.py). It is used only when it has
-        fewer composites than the start CBC already has.
+        saves seconds on the ones it does not (see sweep.py). It is used only when it ranks
+        before the start CBC already has (fewer composites; or as few, and a larger smallest
+        class: _by's order).
         """
         if not SWEEP or minimise not in (None, COMPOSITES) or limits.fixed is not None:
             return None
