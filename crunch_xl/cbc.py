@@ -32,16 +32,21 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import Generic, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast
 
 import pulp
+
+from crunch_xl import highs
 
 #: CBC settings raced, in the order they start: cuts and heuristics off, then its defaults.
 SETTINGS: tuple[tuple[str, ...], ...] = (("-cuts", "off", "-heur", "off"), ())
 #: Added to the first setting for a quick model (see solve).
 QUICK = ("-preprocess", "off")
-#: Seconds the first setting runs alone before the second joins.
+#: Seconds the first setting runs alone before the second racer joins.
 HEAD_START = 0.25
+#: The second racer: "highs" (HiGHS, where highspy is installed; see highs.py) or "cbc"
+#: (CBC with the second of SETTINGS, also where highspy is missing).
+SECOND = "highs"
 #: Seconds a CBC may run past its time limit before it is stopped (it checks its clock only
 #: now and then, and was seen running seconds over).
 GRACE = 0.5
@@ -54,6 +59,19 @@ PRESTART = True
 SPARES = 2
 
 T = TypeVar("T")
+
+
+class _Racer(Protocol):
+    """What the race needs of a solver running beside it: a CBC process or a HiGHS run."""
+
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self) -> int | None: ...
+
 
 #: Seconds between looks at the running solvers (and steps of our own search), at most.
 _POLL = 0.005
@@ -112,7 +130,7 @@ def solve(
         _write_start(begin, start, variable_names)
         model_args += ["-mips", os.path.abspath(begin)]
     deadline = time.monotonic() + seconds
-    running: list[tuple[subprocess.Popen[bytes], str]] = []
+    running: list[tuple[_Racer, str]] = []
     exited = threading.Event()
     opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
 
@@ -129,13 +147,18 @@ def solve(
         commands = _commands(model_args, opening, solutions[0], seconds)
         running.append((_start(solver.path, commands, exited), solutions[0]))
         answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
-        for settings, solution in zip(SETTINGS[1:], solutions[1:], strict=True):
-            if answer is not None or ours.answer is not None:
-                break
-            left = deadline - time.monotonic()
-            if left > HEAD_START:
-                commands = _commands(model_args, settings, solution, left)
-                running.append((_start(solver.path, commands, exited), solution))
+        left = deadline - time.monotonic()
+        if answer is None and ours.answer is None:
+            if left > HEAD_START and SECOND == "highs" and highs.available():
+                named = {variable_names[v.name]: value for v, value in (start or {}).items()}
+                maximise = problem.sense == pulp.LpMaximize
+                second: _Racer = highs.Run(
+                    model, solutions[1], left, maximise=maximise, start=named, exited=exited
+                )
+                running.append((second, solutions[1]))
+            elif left > HEAD_START:
+                commands = _commands(model_args, SETTINGS[1], solutions[1], left)
+                running.append((_start(solver.path, commands, exited), solutions[1]))
             answer = _first_answer(running, deadline + GRACE, ours, exited)
         if ours.answer is not None:
             return ours.answer
@@ -333,7 +356,7 @@ _DONE = object()
 
 
 def _first_answer(
-    running: list[tuple[subprocess.Popen[bytes], str]],
+    running: list[tuple[_Racer, str]],
     until: float,
     ours: _Search[T],
     exited: threading.Event,

@@ -29,9 +29,6 @@ without a solver). Every proof of best or impossible still comes from the solver
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +36,7 @@ from enum import Enum
 
 import pulp
 
-from crunch_xl import cbc
+from crunch_xl import cbc, highs
 from crunch_xl.model import Kind, Scenario, composites_of, structure_of
 from crunch_xl.nearby import Neighbourhood
 from crunch_xl.sweep import Sweep
@@ -722,7 +719,7 @@ class CountingModel:
 
         try:
             if self.solver == "highs":
-                _silence_highs_banner()
+                highs.silence_banner()
                 problem.solve(pulp.HiGHS(msg=False, timeLimit=seconds))
             else:
                 quick = self.slowest is not None and self.slowest < QUICK_BELOW
@@ -855,40 +852,9 @@ def available_solvers() -> list[str]:
     """Return the solvers that can run here (CBC is bundled with pulp)."""
     found = ["cbc"] if cbc.bundled_cbc().available() else []
     try:
-        _silence_highs_banner()
+        highs.silence_banner()
         if pulp.HiGHS(msg=False).available():
             found.append("highs")
     except pulp.PulpSolverError:
         pass
     return found
-
-
-_banner_lock = threading.Lock()
-_banner_shown = False
-
-
-def _silence_highs_banner() -> None:
-    """Let HiGHS print its start-up banner once, into nothing, so no later solve prints it.
-
-    highspy writes the banner to the process's standard output (file descriptor 1, not
-    sys.stdout) the first time a solver is built, whatever msg says; the library never prints,
-    and `crunch-xl --json -` needs clean standard output.
-    """
-    global _banner_shown
-    with _banner_lock:
-        if _banner_shown:
-            return
-        _banner_shown = True
-        try:
-            import highspy
-        except ImportError:
-            return
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as nothing:
-                os.dup2(nothing.fileno(), 1)
-                with contextlib.suppress(Exception):
-                    highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)

@@ -8,11 +8,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pulp
 import pytest
 
-from crunch_xl import cbc, counting
+from crunch_xl import cbc, counting, highs
 from crunch_xl.counting import CountingModel, Limits, Outcome
 from crunch_xl.model import Composite, Grade, Scenario
 
@@ -79,12 +80,29 @@ def test_an_impossible_model_is_reported_infeasible() -> None:
     assert problem.status == pulp.LpStatusInfeasible
 
 
-def test_both_settings_race_when_neither_answers_at_once(
-    monkeypatch: pytest.MonkeyPatch, runs: Runs
+@pytest.fixture
+def highs_runs(monkeypatch: pytest.MonkeyPatch) -> list[highs.Run]:
+    """Return the HiGHS runs cbc.solve starts as its second racer, as they start."""
+    recorded: list[highs.Run] = []
+    real = highs.Run
+
+    def record(*args: Any, **kwargs: Any) -> highs.Run:
+        run = real(*args, **kwargs)
+        recorded.append(run)
+        return run
+
+    monkeypatch.setattr(highs, "Run", record)
+    return recorded
+
+
+@pytest.mark.parametrize("second", ["cbc", "highs"])
+def test_both_racers_race_when_neither_answers_at_once(
+    second: str, monkeypatch: pytest.MonkeyPatch, runs: Runs, highs_runs: list[highs.Run]
 ) -> None:
-    # No head start: the second CBC always joins; the answer is still exact and nothing is
-    # left behind (files or processes).
+    # No head start: the second racer always joins (CBC's defaults, or HiGHS); the answer is
+    # still exact and nothing is left behind (files, processes or threads).
     monkeypatch.setattr(cbc, "HEAD_START", 0.0)
+    monkeypatch.setattr(cbc, "SECOND", second)
     before = leftovers()
     for capacity, best in ((15, 20), (10, 13), (2, 0)):
         problem, _ = knapsack(capacity)
@@ -92,8 +110,21 @@ def test_both_settings_race_when_neither_answers_at_once(
         assert problem.status == pulp.LpStatusOptimal
         assert pulp.value(problem.objective) == best
     assert leftovers() == before
-    assert len(runs) == 6
+    assert len(runs) + len(highs_runs) == 6
+    assert len(highs_runs) == (3 if second == "highs" else 0)
     assert all(process.poll() is not None for process, _ in runs)
+    assert all(run.poll() is not None for run in highs_runs)
+
+
+def test_without_highspy_the_second_racer_is_cbc(
+    monkeypatch: pytest.MonkeyPatch, runs: Runs, highs_runs: list[highs.Run]
+) -> None:
+    monkeypatch.setattr(cbc, "HEAD_START", 0.0)
+    monkeypatch.setattr(highs, "available", lambda: False)
+    problem, _ = knapsack(15)
+    cbc.solve(problem, 10)
+    assert pulp.value(problem.objective) == 20
+    assert len(runs) == 2 and not highs_runs
 
 
 def hard_school() -> Scenario:
@@ -113,7 +144,7 @@ def hard_school() -> Scenario:
     return Scenario("K-12", grades, composites, teachers=57, composite_minimum=6)
 
 
-def test_the_time_limit_stops_every_cbc(runs: Runs) -> None:
+def test_the_time_limit_stops_every_racer(runs: Runs, highs_runs: list[highs.Run]) -> None:
     model = CountingModel(hard_school())
     clock = time.perf_counter()
     solve, _ = model.solve("composites", Limits({"largest": 30}), 1.0)
@@ -121,6 +152,7 @@ def test_the_time_limit_stops_every_cbc(runs: Runs) -> None:
     assert elapsed < 1.0 + cbc.GRACE + 1.0, elapsed  # 1 s to spare for a loaded machine
     assert 1 <= len(runs) <= len(cbc.SETTINGS)
     assert all(process.poll() is not None for process, _ in runs)
+    assert all(run.poll() is not None for run in highs_runs)
     assert solve.outcome.value in ("optimal", "feasible", "infeasible", "unknown")
 
 

@@ -1,0 +1,171 @@
+"""HiGHS beside CBC: one solve of an MPS file in a thread of its own, in CBC's answer format.
+
+On the questions of the benchmark's K-12 schools that CBC (cuts and heuristics off) had not
+settled within a tenth of a second, HiGHS was faster on about half and CBC on the other half;
+CBC's own defaults, the second racer before, added little to the first setting. So where
+highspy is installed, HiGHS is the second racer (see cbc.solve). It runs in this process (its
+solver releases the GIL) and writes its answer as CBC writes a solution file, so the race
+reads either the same way; it looks like a CBC process to the race (poll, returncode, kill,
+wait).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+_banner_lock = threading.Lock()
+_banner_shown = False
+
+
+def available() -> bool:
+    """Return whether highspy can be imported here."""
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def silence_banner() -> None:
+    """Let HiGHS print its start-up banner once, into nothing, so no later solve prints it.
+
+    highspy writes the banner to the process's standard output (file descriptor 1, not
+    sys.stdout) the first time a solver is built, whatever msg says; the library never prints,
+    and `crunch-xl --json -` needs clean standard output.
+    """
+    global _banner_shown
+    with _banner_lock:
+        if _banner_shown:
+            return
+        _banner_shown = True
+        try:
+            import highspy
+        except ImportError:
+            return
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as nothing:
+                os.dup2(nothing.fileno(), 1)
+                with contextlib.suppress(Exception):
+                    highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+class Run:
+    """One HiGHS solve of an MPS model, started at once in a thread; its answer goes to a file.
+
+    The file is written as CBC writes its solution (a status line, then one line per column:
+    index, name, value, 0), and only once the solve has ended by itself: a run that is
+    stopped writes nothing. start holds values of some columns (by their MPS names) of a valid
+    solution to begin from.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        solution: str,
+        seconds: float,
+        *,
+        maximise: bool = False,
+        start: Mapping[str, float] | None = None,
+        exited: threading.Event | None = None,
+    ) -> None:
+        silence_banner()
+        import highspy
+
+        self._highs: Any = highspy.Highs()
+        # Solved in highspy's own thread, which kill() can stop (and which works around a
+        # deadlock on Windows, says highspy), waited for in ours.
+        self._highs.HandleKeyboardInterrupt = True
+        self._solution = solution
+        self._stopped = False
+        self.returncode: int | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(model, seconds, maximise, start or {}, exited), daemon=True
+        )
+        self._thread.start()
+
+    def _run(
+        self,
+        model: str,
+        seconds: float,
+        maximise: bool,
+        start: Mapping[str, float],
+        exited: threading.Event | None,
+    ) -> None:
+        try:
+            self._solve(model, seconds, maximise, start)
+            self.returncode = 0
+        except Exception:  # an answer nobody can read is no answer: CBC still runs
+            self.returncode = 1
+        finally:
+            if exited is not None:
+                exited.set()
+
+    def _solve(
+        self, model: str, seconds: float, maximise: bool, start: Mapping[str, float]
+    ) -> None:
+        import highspy
+
+        h = self._highs
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)  # the other core runs CBC
+        h.setOptionValue("time_limit", max(seconds, 0.05))
+        h.setOptionValue("mip_rel_gap", 0.0)  # "optimal" means proven, as for CBC
+        if self._stopped or h.readModel(model) == highspy.HighsStatus.kError:
+            return
+        names = list(h.getLp().col_names_)
+        if maximise:
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        if start:
+            where = {name: i for i, name in enumerate(names)}
+            known = [(where[name], value) for name, value in start.items() if name in where]
+            h.setSolution(len(known), [i for i, _ in known], [v for _, v in known])
+        if self._stopped:
+            return
+        h.solve()
+        if self._stopped:
+            return
+        status = h.getModelStatus()
+        found = h.getInfo().primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        if status == highspy.HighsModelStatus.kOptimal:
+            first = "Optimal"
+        elif status == highspy.HighsModelStatus.kInfeasible:
+            first, found = "Infeasible", False
+        else:  # time limit or anything else: not settled, a solution only if it has one
+            first = "Stopped on time"
+        objective = h.getInfo().objective_function_value if found else 0
+        lines = [
+            f"{first} - objective value {objective:.8g}"
+            if found or first == "Infeasible"
+            else f"{first} without a solution"
+        ]
+        if found:
+            values = h.getSolution().col_value
+            lines += [
+                f"{i} {name} {value:.10g} 0"
+                for i, (name, value) in enumerate(zip(names, values, strict=True))
+            ]
+        with open(self._solution, "w") as file:
+            file.write("\n".join(lines) + "\n")
+
+    def poll(self) -> int | None:
+        """Return None while HiGHS runs, then 0 (an answer written, or none) or 1 (it failed)."""
+        return None if self._thread.is_alive() else self.returncode
+
+    def kill(self) -> None:
+        """Stop HiGHS (it looks for the request now and then, within milliseconds)."""
+        self._stopped = True
+        with contextlib.suppress(Exception):
+            self._highs.cancelSolve()
+
+    def wait(self) -> int | None:
+        """Wait for the run to end; return its returncode."""
+        self._thread.join()
+        return self.returncode

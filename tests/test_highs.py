@@ -1,0 +1,127 @@
+"""crunch_xl.highs: HiGHS run beside CBC on pulp's MPS files, answering in CBC's format."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pulp
+import pytest
+
+from crunch_xl import cbc, highs
+
+pytestmark = pytest.mark.skipif(not highs.available(), reason="highspy is not installed")
+
+
+def knapsack(capacity: int) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """Return a small model with a known optimum (maximised: items 0..5, weights 3..8)."""
+    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    items = [problem.add_variable(f"take_{i}", 0, 1, pulp.LpBinary) for i in range(6)]
+    problem += pulp.lpSum(v * x for v, x in zip([4, 5, 7, 8, 9, 11], items, strict=True))
+    problem += pulp.lpSum(w * x for w, x in zip([3, 4, 5, 6, 7, 8], items, strict=True)) <= capacity
+    return problem, items
+
+
+def market_split() -> pulp.LpProblem:
+    """Return a model no MIP solver settles in seconds (a "market split" instance)."""
+    rows = random.Random(7)
+    problem = pulp.LpProblem("split", pulp.LpMinimize)
+    x = [problem.add_variable(f"x{j}", 0, 1, pulp.LpBinary) for j in range(40)]
+    problem += pulp.lpSum(x)
+    for _ in range(5):
+        weights = [rows.randrange(100) for _x in x]
+        problem += pulp.lpSum(w * v for w, v in zip(weights, x, strict=True)) == sum(weights) // 2
+    return problem
+
+
+def written(problem: pulp.LpProblem, folder: Path) -> tuple[str, dict[str, str]]:
+    """Write the problem as cbc.solve does (renamed columns); return the file and the names."""
+    path = str(folder / "model.mps")
+    _, names, _, _ = problem.writeMPS(path, rename=1)
+    return path, names
+
+
+def run(
+    problem: pulp.LpProblem,
+    folder: Path,
+    seconds: float = 10,
+    start: Mapping[str, float] | None = None,
+) -> tuple[highs.Run, Path]:
+    """Run HiGHS on the problem to the end; return the run and its answer's file."""
+    model, _ = written(problem, folder)
+    solution = folder / "answer.sol"
+    maximise = problem.sense == pulp.LpMaximize
+    started = highs.Run(model, str(solution), seconds, maximise=maximise, start=start)
+    started.wait()
+    return started, solution
+
+
+def read(problem: pulp.LpProblem, folder: Path, solution: Path) -> tuple[int, float | None]:
+    """Read the answer the way cbc.solve reads CBC's: pulp's own reader of CBC solutions."""
+    variables, names, constraints, _ = problem.writeMPS(str(folder / "again.mps"), rename=1)
+    status, values, *_ = cbc.bundled_cbc().readsol_MPS(
+        str(solution), problem, variables, names, constraints
+    )
+    problem.assignVarsVals(values)
+    return status, pulp.value(problem.objective)
+
+
+def test_its_answer_reads_as_cbcs_and_is_the_same(tmp_path: Path) -> None:
+    for capacity, best in ((15, 20), (10, 13), (2, 0)):
+        problem, _ = knapsack(capacity)
+        done, solution = run(problem, tmp_path)
+        assert done.returncode == 0 and done.poll() == 0
+        assert solution.read_text().startswith("Optimal")
+        assert read(problem, tmp_path, solution) == (pulp.LpStatusOptimal, best)
+
+
+def test_an_impossible_model_is_reported_infeasible(tmp_path: Path) -> None:
+    problem, items = knapsack(15)
+    problem += items[0] + items[1] >= 3
+    _, solution = run(problem, tmp_path)
+    assert solution.read_text().startswith("Infeasible")
+    assert read(problem, tmp_path, solution)[0] == pulp.LpStatusInfeasible
+
+
+def test_it_begins_from_a_start_and_still_finds_the_best(tmp_path: Path) -> None:
+    problem, items = knapsack(15)
+    _, names = written(problem, tmp_path)
+    start = {names[x.name]: v for x, v in zip(items, [0, 0, 1, 0, 0, 1], strict=True)}
+    _, solution = run(problem, tmp_path, start=start)
+    assert read(problem, tmp_path, solution) == (pulp.LpStatusOptimal, 20)
+
+
+def test_its_time_limit_holds_and_says_nothing_is_settled(tmp_path: Path) -> None:
+    problem = market_split()
+    clock = time.perf_counter()
+    done, solution = run(problem, tmp_path, seconds=0.5)
+    assert time.perf_counter() - clock < 0.5 + 1.5  # a loaded machine may be slow to stop
+    assert done.returncode == 0
+    assert solution.read_text().startswith("Stopped")
+    assert not cbc._settled(str(solution))
+
+
+def test_a_run_that_is_stopped_ends_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    model, _ = written(market_split(), tmp_path)
+    solution = tmp_path / "answer.sol"
+    exited = threading.Event()
+    started = highs.Run(model, str(solution), 60, exited=exited)
+    time.sleep(0.3)
+    assert started.poll() is None
+    clock = time.perf_counter()
+    started.kill()
+    started.wait()
+    assert time.perf_counter() - clock < 1.0
+    assert exited.is_set()
+    assert not solution.exists()
+
+
+def test_an_unreadable_model_is_no_answer(tmp_path: Path) -> None:
+    (tmp_path / "model.mps").write_text("not a model\n")
+    solution = tmp_path / "answer.sol"
+    done = highs.Run(str(tmp_path / "model.mps"), str(solution), 10)
+    done.wait()
+    assert not solution.exists() or not cbc._settled(str(solution))
