@@ -1,14 +1,15 @@
-"""Running pulp's bundled CBC: two settings raced on one model, the first answer taken.
+"""Running pulp's bundled CBC, raced by a second solver on one model; the first answer taken.
 
 CBC's time on one question is erratic on the hardest schools (K-12 at the fewest teachers):
 the same model took 0.1 s with its cuts off and over 8 s with them on, and the other way
 round on the next model; random seeds did not change that. So a solve starts CBC with its
 cuts and primal heuristics off: these small models are settled by branching, and on 39 hard
 questions of the benchmark suite that setting took 31 s in all, CBC's defaults 101 s. A solve
-that has not finished after a head start gets a second CBC, with its defaults, on the same
-model file; the first to answer wins and the other is stopped. Most solves finish within the
-head start and never start a second process. A CBC still running half a second past its time
-limit is stopped too, so a scenario's time limit holds.
+that has not finished after a head start gets a second racer on the same model file: HiGHS
+(highs.py), or where highspy is missing CBC with its defaults. The first to answer wins and
+the other is stopped. Most solves finish within the head start and never start a second one.
+A racer still running half a second past its time limit is stopped too, so a scenario's time
+limit holds.
 
 A solve may be given a start: values of some variables that make up a valid allocation. Both
 CBCs then begin from it (a "MIP start"), so their bound only has to catch up with it: on K-12
