@@ -166,6 +166,14 @@ class Run:
             self._highs.cancelSolve()
 
     def wait(self) -> int | None:
-        """Wait for the run to end; return its returncode."""
-        self._thread.join()
+        """Wait for the run to end; return its returncode.
+
+        A stopped run is asked again while it lasts: a request made just before highspy
+        started its solve would otherwise be lost (starting clears it).
+        """
+        while self._thread.is_alive():
+            if self._stopped:
+                with contextlib.suppress(Exception):
+                    self._highs.cancelSolve()
+            self._thread.join(0.02)
         return self.returncode

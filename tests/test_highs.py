@@ -125,3 +125,17 @@ def test_an_unreadable_model_is_no_answer(tmp_path: Path) -> None:
     done = highs.Run(str(tmp_path / "model.mps"), str(solution), 10)
     done.wait()
     assert not solution.exists() or not cbc._settled(str(solution))
+
+
+def test_a_run_stopped_as_it_starts_still_ends_at_once(tmp_path: Path) -> None:
+    # highspy clears a stop request when its solve starts; wait() asks again until it ends.
+    model, _ = written(market_split(), tmp_path)
+    for attempt in range(5):
+        solution = tmp_path / f"answer{attempt}.sol"
+        started = highs.Run(model, str(solution), 60)
+        time.sleep(attempt * 0.002)
+        clock = time.perf_counter()
+        started.kill()
+        started.wait()
+        assert time.perf_counter() - clock < 1.0
+        assert not solution.exists()
