@@ -116,6 +116,34 @@ def test_both_racers_race_when_neither_answers_at_once(
     assert all(run.poll() is not None for run in highs_runs)
 
 
+def test_an_answer_from_highs_is_taken_and_the_cbc_stopped(
+    monkeypatch: pytest.MonkeyPatch, highs_runs: list[highs.Run]
+) -> None:
+    # The first racer here never answers (a process that only sleeps, in CBC's place), so the
+    # answer can only be HiGHS's: read in like CBC's, and the first racer stopped.
+    stalled: list[subprocess.Popen[bytes]] = []
+
+    def stall(path: str, commands: list[str], exited: threading.Event) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        stalled.append(process)
+        return process
+
+    monkeypatch.setattr(cbc, "_start", stall)
+    monkeypatch.setattr(cbc, "HEAD_START", 0.05)
+    before = leftovers()
+    problem, items = knapsack(15)
+    clock = time.perf_counter()
+    cbc.solve(problem, 30)
+    assert time.perf_counter() - clock < 10
+    assert problem.status == pulp.LpStatusOptimal
+    assert pulp.value(problem.objective) == 20
+    weights = [3, 4, 5, 6, 7, 8]
+    assert sum(w * (x.value() or 0) for w, x in zip(weights, items, strict=True)) <= 15
+    assert len(highs_runs) == 1 and highs_runs[0].poll() == 0
+    assert all(process.poll() is not None for process in stalled)
+    assert leftovers() == before
+
+
 def test_without_highspy_the_second_racer_is_cbc(
     monkeypatch: pytest.MonkeyPatch, runs: Runs, highs_runs: list[highs.Run]
 ) -> None:
