@@ -71,7 +71,7 @@ class _Racer(Protocol):
 
     def kill(self) -> None: ...
 
-    def wait(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int | None: ...
 
 
 #: Seconds between looks at the running solvers (and steps of our own search), at most.
@@ -132,6 +132,8 @@ def solve(
         model_args += ["-mips", os.path.abspath(begin)]
     deadline = time.monotonic() + seconds
     running: list[tuple[_Racer, str]] = []
+    solving = _Solving(running, files, solver)
+    _SOLVING.add(solving)
     exited = threading.Event()
     opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
 
@@ -172,11 +174,8 @@ def solve(
         problem.assignStatus(status, solution_status)
         return None
     finally:
-        for process, _ in running:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-        solver.delete_tmp_files(*files)
+        _SOLVING.discard(solving)
+        solving.stop()
         if PRESTART:  # started now, spares load while the next model is built
             _SPARES.replenish(solver.path)
 
@@ -297,6 +296,51 @@ class _Spares:
 
 _SPARES = _Spares()
 atexit.register(_SPARES.stop)
+
+
+class _Solving:
+    """One solve's racers and temporary files, to stop and remove when it ends."""
+
+    def __init__(
+        self, running: list[tuple[_Racer, str]], files: list[str], solver: pulp.PULP_CBC_CMD
+    ) -> None:
+        self.running = running
+        self.files = files
+        self.solver = solver
+
+    def stop(self, exiting: bool = False) -> None:
+        """Stop every racer still running and remove the solve's files.
+
+        exiting: Python is exiting, and waits for each racer at most _EXIT_WAIT seconds. A
+        HiGHS run is a thread of this process: still running as Python ends, it aborts it.
+        """
+        for process, _ in list(self.running):
+            if process.poll() is None:
+                process.kill()
+        for process, _ in list(self.running):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(_EXIT_WAIT if exiting else None)
+        self.solver.delete_tmp_files(*self.files)
+
+
+#: Solves under way. A solve in a thread Python does not wait for when it exits (a watched
+#: folder's planning, on Ctrl-C) never reaches its own clean-up: its CBC would run on to
+#: its time limit, its files would stay in the temporary folder, and a HiGHS run still going
+#: would abort Python as it ends ("terminate called without an active exception"). So these
+#: are stopped at exit.
+_SOLVING: set[_Solving] = set()
+#: Seconds Python, exiting, waits for each racer of such a solve to stop (HiGHS stops
+#: within milliseconds of being asked, CBC at once).
+_EXIT_WAIT = 5.0
+
+
+def _stop_solving() -> None:
+    for solving in list(_SOLVING):
+        with contextlib.suppress(Exception):
+            solving.stop(exiting=True)
+
+
+atexit.register(_stop_solving)
 
 
 def _signal_exit(process: subprocess.Popen[bytes], exited: threading.Event) -> None:

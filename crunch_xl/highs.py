@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -165,13 +166,15 @@ class Run:
         with contextlib.suppress(Exception):
             self._highs.cancelSolve()
 
-    def wait(self) -> int | None:
-        """Wait for the run to end; return its returncode.
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the run to end (at most timeout seconds, if given); return its returncode
+        (None while it still runs).
 
         A stopped run is asked again while it lasts: a request made just before highspy
         started its solve would otherwise be lost (starting clears it).
         """
-        while self._thread.is_alive():
+        until = None if timeout is None else time.monotonic() + timeout
+        while self._thread.is_alive() and (until is None or time.monotonic() < until):
             if self._stopped:
                 with contextlib.suppress(Exception):
                     self._highs.cancelSolve()
