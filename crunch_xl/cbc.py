@@ -117,9 +117,35 @@ def solve(
     solver = bundled_cbc(timeLimit=seconds)
     if not solver.available():
         raise pulp.PulpSolverError(f"CBC is not available at {solver.path}")
+    if _CLOSING.is_set():
+        raise pulp.PulpSolverError("Python is exiting")
     files = list(
         solver.create_tmp_files(problem.name, "mps", "mst", "b.mst", "a.sol", "b.sol", "c.sol")
     )
+    running: list[tuple[_Racer, str]] = []
+    solving = _Solving(running, files, solver)
+    _SOLVING.add(solving)
+    try:
+        return _race(problem, seconds, start, meanwhile, quick, later, solver, files, running)
+    finally:
+        solving.stop()
+        _SOLVING.discard(solving)  # only now: Python, exiting, waits for this (_stop_solving)
+        if PRESTART and not _CLOSING.is_set():  # spares load while the next model is built
+            _SPARES.replenish(solver.path)
+
+
+def _race(
+    problem: pulp.LpProblem,
+    seconds: float,
+    start: Mapping[pulp.LpVariable, float] | None,
+    meanwhile: Iterator[T | None] | None,
+    quick: bool,
+    later: Callable[[], Mapping[pulp.LpVariable, float] | None] | None,
+    solver: pulp.PULP_CBC_CMD,
+    files: list[str],
+    running: list[tuple[_Racer, str]],
+) -> T | None:
+    """Run solve's race on its files, the racers kept in running (which solve stops)."""
     model, begin, begin_later, *solutions, solution_later = files
     variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
     # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
@@ -131,9 +157,6 @@ def solve(
         _write_start(begin, start, variable_names)
         model_args += ["-mips", os.path.abspath(begin)]
     deadline = time.monotonic() + seconds
-    running: list[tuple[_Racer, str]] = []
-    solving = _Solving(running, files, solver)
-    _SOLVING.add(solving)
     exited = threading.Event()
     opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
 
@@ -146,38 +169,32 @@ def solve(
             running.append((_start(solver.path, commands, exited), solution_later))
 
     ours = _Search(meanwhile, _Later(later, join_from))
-    try:
-        commands = _commands(model_args, opening, solutions[0], seconds)
-        running.append((_start(solver.path, commands, exited), solutions[0]))
-        answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
-        left = deadline - time.monotonic()
-        if answer is None and ours.answer is None:
-            if left > HEAD_START and SECOND == "highs" and highs.available():
-                named = {variable_names[v.name]: value for v, value in (start or {}).items()}
-                maximise = problem.sense == pulp.LpMaximize
-                second: _Racer = highs.Run(
-                    model, solutions[1], left, maximise=maximise, start=named, exited=exited
-                )
-                running.append((second, solutions[1]))
-            elif left > HEAD_START:
-                commands = _commands(model_args, SETTINGS[1], solutions[1], left)
-                running.append((_start(solver.path, commands, exited), solutions[1]))
-            answer = _first_answer(running, deadline + GRACE, ours, exited)
-        if ours.answer is not None:
-            return ours.answer
-        if answer is None:  # a CBC still running past its limit is stopped (below)
-            raise pulp.PulpSolverError("CBC stopped without an answer")
-        status, values, _, _, _, solution_status = solver.readsol_MPS(
-            answer, problem, variables, variable_names, constraint_names
-        )
-        problem.assignVarsVals(values)
-        problem.assignStatus(status, solution_status)
-        return None
-    finally:
-        _SOLVING.discard(solving)
-        solving.stop()
-        if PRESTART:  # started now, spares load while the next model is built
-            _SPARES.replenish(solver.path)
+    commands = _commands(model_args, opening, solutions[0], seconds)
+    running.append((_start(solver.path, commands, exited), solutions[0]))
+    answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
+    left = deadline - time.monotonic()
+    if answer is None and ours.answer is None and not _CLOSING.is_set():
+        if left > HEAD_START and SECOND == "highs" and highs.available():
+            named = {variable_names[v.name]: value for v, value in (start or {}).items()}
+            maximise = problem.sense == pulp.LpMaximize
+            second: _Racer = highs.Run(
+                model, solutions[1], left, maximise=maximise, start=named, exited=exited
+            )
+            running.append((second, solutions[1]))
+        elif left > HEAD_START:
+            commands = _commands(model_args, SETTINGS[1], solutions[1], left)
+            running.append((_start(solver.path, commands, exited), solutions[1]))
+        answer = _first_answer(running, deadline + GRACE, ours, exited)
+    if ours.answer is not None:
+        return ours.answer
+    if answer is None or _CLOSING.is_set():  # a CBC running past its limit is stopped (solve)
+        raise pulp.PulpSolverError("CBC stopped without an answer")
+    status, values, _, _, _, solution_status = solver.readsol_MPS(
+        answer, problem, variables, variable_names, constraint_names
+    )
+    problem.assignVarsVals(values)
+    problem.assignStatus(status, solution_status)
+    return None
 
 
 def _write_start(
@@ -307,6 +324,7 @@ class _Solving:
         self.running = running
         self.files = files
         self.solver = solver
+        self.pid = os.getpid()
 
     def stop(self, exiting: bool = False) -> None:
         """Stop every racer still running and remove the solve's files.
@@ -334,10 +352,32 @@ _SOLVING: set[_Solving] = set()
 _EXIT_WAIT = 5.0
 
 
+#: Set as Python exits: no solve starts, and each under way ends (see _SOLVING).
+_CLOSING = threading.Event()
+
+
 def _stop_solving() -> None:
-    for solving in list(_SOLVING):
+    """Stop the solves under way as Python exits (their threads may go on meanwhile).
+
+    Each solve then ends by itself, stopping its racers and removing its files; one that
+    has not within _EXIT_WAIT is stopped from here.
+    """
+    _CLOSING.set()
+    for solving in _ours():
+        for process, _ in list(solving.running):
+            with contextlib.suppress(Exception):
+                process.kill()
+    until = time.monotonic() + _EXIT_WAIT
+    while _ours() and time.monotonic() < until:
+        time.sleep(0.01)
+    for solving in _ours():
         with contextlib.suppress(Exception):
             solving.stop(exiting=True)
+
+
+def _ours() -> list[_Solving]:
+    """Return the solves under way in this process (a forked copy holds its parent's too)."""
+    return [solving for solving in list(_SOLVING) if solving.pid == os.getpid()]
 
 
 atexit.register(_stop_solving)
@@ -411,7 +451,7 @@ def _first_answer(
     A CBC that stopped at its time limit without settling the question only answers when
     every other one has stopped too (they share one deadline).
     """
-    while time.monotonic() < until and ours.answer is None:
+    while time.monotonic() < until and ours.answer is None and not _CLOSING.is_set():
         done = [(p, s) for p, s in running if p.poll() is not None]
         for process, solution in done:
             if process.returncode == 0 and _settled(solution):
