@@ -126,75 +126,60 @@ def solve(
     solving = _Solving(running, files, solver)
     _SOLVING.add(solving)
     try:
-        return _race(problem, seconds, start, meanwhile, quick, later, solver, files, running)
+        model, begin, begin_later, *solutions, solution_later = files
+        variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
+        # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
+        plain = ["-import", os.path.abspath(model)]
+        if problem.sense == pulp.LpMaximize:
+            plain.append("-max")
+        model_args = list(plain)
+        if start:
+            _write_start(begin, start, variable_names)
+            model_args += ["-mips", os.path.abspath(begin)]
+        deadline = time.monotonic() + seconds
+        exited = threading.Event()
+        opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
+
+        def join_from(values: Mapping[pulp.LpVariable, float]) -> None:
+            left = deadline - time.monotonic()
+            if left > 0:
+                _write_start(begin_later, values, variable_names)
+                args = [*plain, "-mips", os.path.abspath(begin_later)]
+                commands = _commands(args, opening, solution_later, left)
+                running.append((_start(solver.path, commands, exited), solution_later))
+
+        ours = _Search(meanwhile, _Later(later, join_from))
+        commands = _commands(model_args, opening, solutions[0], seconds)
+        running.append((_start(solver.path, commands, exited), solutions[0]))
+        answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
+        left = deadline - time.monotonic()
+        if answer is None and ours.answer is None and not _CLOSING.is_set():
+            if left > HEAD_START and SECOND == "highs" and highs.available():
+                named = {variable_names[v.name]: value for v, value in (start or {}).items()}
+                maximise = problem.sense == pulp.LpMaximize
+                second: _Racer = highs.Run(
+                    model, solutions[1], left, maximise=maximise, start=named, exited=exited
+                )
+                running.append((second, solutions[1]))
+            elif left > HEAD_START:
+                commands = _commands(model_args, SETTINGS[1], solutions[1], left)
+                running.append((_start(solver.path, commands, exited), solutions[1]))
+            answer = _first_answer(running, deadline + GRACE, ours, exited)
+        if ours.answer is not None:
+            return ours.answer
+        if answer is None or _CLOSING.is_set():  # a CBC running past its limit: stopped below
+            raise pulp.PulpSolverError("CBC stopped without an answer")
+        status, values, _, _, _, solution_status = solver.readsol_MPS(
+            answer, problem, variables, variable_names, constraint_names
+        )
+        problem.assignVarsVals(values)
+        problem.assignStatus(status, solution_status)
+        return None
     finally:
         solving.stop()
         _SOLVING.discard(solving)  # only now: Python, exiting, waits for this (_stop_solving)
         if PRESTART and not _CLOSING.is_set():  # spares load while the next model is built
             _SPARES.replenish(solver.path)
-
-
-def _race(
-    problem: pulp.LpProblem,
-    seconds: float,
-    start: Mapping[pulp.LpVariable, float] | None,
-    meanwhile: Iterator[T | None] | None,
-    quick: bool,
-    later: Callable[[], Mapping[pulp.LpVariable, float] | None] | None,
-    solver: pulp.PULP_CBC_CMD,
-    files: list[str],
-    running: list[tuple[_Racer, str]],
-) -> T | None:
-    """Run solve's race on its files, the racers kept in running (which solve stops)."""
-    model, begin, begin_later, *solutions, solution_later = files
-    variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
-    # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
-    plain = ["-import", os.path.abspath(model)]
-    if problem.sense == pulp.LpMaximize:
-        plain.append("-max")
-    model_args = list(plain)
-    if start:
-        _write_start(begin, start, variable_names)
-        model_args += ["-mips", os.path.abspath(begin)]
-    deadline = time.monotonic() + seconds
-    exited = threading.Event()
-    opening = (*SETTINGS[0], *QUICK) if quick else SETTINGS[0]
-
-    def join_from(values: Mapping[pulp.LpVariable, float]) -> None:
-        left = deadline - time.monotonic()
-        if left > 0:
-            _write_start(begin_later, values, variable_names)
-            args = [*plain, "-mips", os.path.abspath(begin_later)]
-            commands = _commands(args, opening, solution_later, left)
-            running.append((_start(solver.path, commands, exited), solution_later))
-
-    ours = _Search(meanwhile, _Later(later, join_from))
-    commands = _commands(model_args, opening, solutions[0], seconds)
-    running.append((_start(solver.path, commands, exited), solutions[0]))
-    answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
-    left = deadline - time.monotonic()
-    if answer is None and ours.answer is None and not _CLOSING.is_set():
-        if left > HEAD_START and SECOND == "highs" and highs.available():
-            named = {variable_names[v.name]: value for v, value in (start or {}).items()}
-            maximise = problem.sense == pulp.LpMaximize
-            second: _Racer = highs.Run(
-                model, solutions[1], left, maximise=maximise, start=named, exited=exited
-            )
-            running.append((second, solutions[1]))
-        elif left > HEAD_START:
-            commands = _commands(model_args, SETTINGS[1], solutions[1], left)
-            running.append((_start(solver.path, commands, exited), solutions[1]))
-        answer = _first_answer(running, deadline + GRACE, ours, exited)
-    if ours.answer is not None:
-        return ours.answer
-    if answer is None or _CLOSING.is_set():  # a CBC running past its limit is stopped (solve)
-        raise pulp.PulpSolverError("CBC stopped without an answer")
-    status, values, _, _, _, solution_status = solver.readsol_MPS(
-        answer, problem, variables, variable_names, constraint_names
-    )
-    problem.assignVarsVals(values)
-    problem.assignStatus(status, solution_status)
-    return None
 
 
 def _write_start(
