@@ -10,19 +10,11 @@ from pathlib import Path
 
 import pulp
 import pytest
+from test_cbc import knapsack
 
 from crunch_xl import cbc, highs
 
 pytestmark = pytest.mark.skipif(not highs.available(), reason="highspy is not installed")
-
-
-def knapsack(capacity: int) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
-    """Return a small model with a known optimum (maximised: items 0..5, weights 3..8)."""
-    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
-    items = [problem.add_variable(f"take_{i}", 0, 1, pulp.LpBinary) for i in range(6)]
-    problem += pulp.lpSum(v * x for v, x in zip([4, 5, 7, 8, 9, 11], items, strict=True))
-    problem += pulp.lpSum(w * x for w, x in zip([3, 4, 5, 6, 7, 8], items, strict=True)) <= capacity
-    return problem, items
 
 
 def market_split() -> pulp.LpProblem:
