@@ -100,7 +100,7 @@ def solve(
     quick: bool = False,
     later: Callable[[], Mapping[pulp.LpVariable, float] | None] | None = None,
 ) -> T | None:
-    """Solve the problem with the bundled CBC, racing SETTINGS; status and values go into it.
+    """Solve the problem with the bundled CBC, raced by HiGHS; status and values go into it.
 
     start, when given, holds values of some variables of a valid solution to begin from.
     meanwhile, when given, is a search of our own for an answer, run step by step while CBC
@@ -317,13 +317,17 @@ class _Solving:
         exiting: Python is exiting, and waits for each racer at most _EXIT_WAIT seconds. A
         HiGHS run is a thread of this process: still running as Python ends, it aborts it.
         """
-        for process, _ in list(self.running):
-            if process.poll() is None:
-                process.kill()
+        self.kill()
         for process, _ in list(self.running):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(_EXIT_WAIT if exiting else None)
         self.solver.delete_tmp_files(*self.files)
+
+    def kill(self) -> None:
+        """Ask every racer still running to stop, without waiting for it."""
+        for process, _ in list(self.running):
+            if process.poll() is None:
+                process.kill()
 
 
 #: Solves under way. A solve in a thread Python does not wait for when it exits (a watched
@@ -349,9 +353,8 @@ def _stop_solving() -> None:
     """
     _CLOSING.set()
     for solving in _ours():
-        for process, _ in list(solving.running):
-            with contextlib.suppress(Exception):
-                process.kill()
+        with contextlib.suppress(Exception):
+            solving.kill()
     until = time.monotonic() + _EXIT_WAIT
     while _ours() and time.monotonic() < until:
         time.sleep(0.01)
