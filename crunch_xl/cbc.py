@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Generic, Protocol, TypeVar, cast
 
 import pulp
@@ -43,8 +43,10 @@ from crunch_xl import highs
 SETTINGS: tuple[tuple[str, ...], ...] = (("-cuts", "off", "-heur", "off"), ())
 #: Added to the first setting for a quick model (see solve).
 QUICK = ("-preprocess", "off")
-#: Seconds the first setting runs alone before the second racer joins.
+#: Seconds the first setting runs alone before the second racer joins ...
 HEAD_START = 0.25
+#: ... or, on a hard model (see solve), the second racer being HiGHS.
+HARD_HEAD_START = 0.02
 #: The second racer: "highs" (HiGHS, where highspy is installed; see highs.py) or "cbc"
 #: (CBC with the second of SETTINGS, also where highspy is missing).
 SECOND = "highs"
@@ -99,6 +101,8 @@ def solve(
     *,
     quick: bool = False,
     later: Callable[[], Mapping[pulp.LpVariable, float] | None] | None = None,
+    hard: bool = False,
+    whole_by_flow: Collection[pulp.LpVariable] = (),
 ) -> T | None:
     """Solve the problem with the bundled CBC, raced by HiGHS; status and values go into it.
 
@@ -111,8 +115,10 @@ def solve(
     K-12 schools it made some questions ten times slower. later, when given, works out a
     start (like start's) once CBC has run SEARCH_AFTER without answering; a CBC begun from
     it, with the first setting, joins the race (where CBC answers at once, or the start is
-    None, nothing more runs). Like ``problem.solve``: raises pulp.PulpSolverError when no
-    CBC could answer.
+    None, nothing more runs). hard, for a model that has kept solvers busy before, lets HiGHS
+    join after HARD_HEAD_START instead of HEAD_START. whole_by_flow names integer variables
+    HiGHS may solve as continuous (see highs.Run). Like ``problem.solve``: raises
+    pulp.PulpSolverError when no CBC could answer.
     """
     solver = bundled_cbc(timeLimit=seconds)
     if not solver.available():
@@ -151,17 +157,26 @@ def solve(
         ours = _Search(meanwhile, _Later(later, join_from))
         commands = _commands(model_args, opening, solutions[0], seconds)
         running.append((_start(solver.path, commands, exited), solutions[0]))
-        answer = _first_answer(running, time.monotonic() + HEAD_START, ours, exited)
+        head = HARD_HEAD_START if hard else HEAD_START
+        answer = _first_answer(running, time.monotonic() + head, ours, exited)
         left = deadline - time.monotonic()
         if answer is None and ours.answer is None and not _CLOSING.is_set():
-            if left > HEAD_START and SECOND == "highs" and highs.available():
+            if left > head and SECOND == "highs" and highs.available():
                 named = {variable_names[v.name]: value for v, value in (start or {}).items()}
                 maximise = problem.sense == pulp.LpMaximize
                 second: _Racer = highs.Run(
-                    model, solutions[1], left, maximise=maximise, start=named, exited=exited
+                    model,
+                    solutions[1],
+                    left,
+                    maximise=maximise,
+                    start=named,
+                    exited=exited,
+                    whole_by_flow={
+                        variable_names[v.name] for v in whole_by_flow if v.name in variable_names
+                    },
                 )
                 running.append((second, solutions[1]))
-            elif left > HEAD_START:
+            elif left > head:
                 commands = _commands(model_args, SETTINGS[1], solutions[1], left)
                 running.append((_start(solver.path, commands, exited), solutions[1]))
             answer = _first_answer(running, deadline + GRACE, ours, exited)

@@ -55,6 +55,9 @@ SOLVERS = ("cbc", "highs")
 #: A model whose every CBC run so far (one at least) took less than this many seconds is
 #: solved without CBC's preprocessing (cbc.QUICK).
 QUICK_BELOW = 0.1
+#: A model one of whose CBC runs took this many seconds or more is raced by HiGHS from the
+#: start (cbc.HARD_HEAD_START).
+HARD_FROM = 0.25
 #: Known allocations the search beside CBC starts from (the nearest to the caps).
 _STARTS = 4
 #: Whether a fewest-composites question CBC has not settled at once gets one more CBC, begun
@@ -731,6 +734,10 @@ class CountingModel:
                     search,
                     quick=quick,
                     later=None if later is None else lambda: values(later()),
+                    hard=self.slowest is not None and self.slowest >= HARD_FROM,
+                    # With the class counts (and every other integer) fixed, children per
+                    # grade and kind are a network flow with whole-number limits.
+                    whole_by_flow=[v for grades in c.values() for v in grades.values()],
                 )
                 took = time.perf_counter() - began
                 self.slowest = took if self.slowest is None else max(self.slowest, took)

@@ -116,11 +116,14 @@ def test_both_racers_race_when_neither_answers_at_once(
     assert all(run.poll() is not None for run in highs_runs)
 
 
-def test_an_answer_from_highs_is_taken_and_the_cbc_stopped(
-    monkeypatch: pytest.MonkeyPatch, highs_runs: list[highs.Run]
-) -> None:
-    # The first racer here never answers (a process that only sleeps, in CBC's place), so the
-    # answer can only be HiGHS's: read in like CBC's, and the first racer stopped.
+def two_grades() -> Scenario:
+    """Return a small school: no composite needed, one for classes of at most 21."""
+    grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
+    return Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3)
+
+
+def stall_cbc(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """Put a process that only sleeps where each CBC would start: only HiGHS can answer."""
     stalled: list[subprocess.Popen[bytes]] = []
 
     def stall(path: str, commands: list[str], exited: threading.Event) -> subprocess.Popen[bytes]:
@@ -129,6 +132,15 @@ def test_an_answer_from_highs_is_taken_and_the_cbc_stopped(
         return process
 
     monkeypatch.setattr(cbc, "_start", stall)
+    return stalled
+
+
+def test_an_answer_from_highs_is_taken_and_the_cbc_stopped(
+    monkeypatch: pytest.MonkeyPatch, highs_runs: list[highs.Run]
+) -> None:
+    # The first racer here never answers (a process that only sleeps, in CBC's place), so the
+    # answer can only be HiGHS's: read in like CBC's, and the first racer stopped.
+    stalled = stall_cbc(monkeypatch)
     monkeypatch.setattr(cbc, "HEAD_START", 0.05)
     before = leftovers()
     problem, items = knapsack(15)
@@ -142,6 +154,38 @@ def test_an_answer_from_highs_is_taken_and_the_cbc_stopped(
     assert len(highs_runs) == 1 and highs_runs[0].poll() == 0
     assert all(process.poll() is not None for process in stalled)
     assert leftovers() == before
+
+
+def test_highs_answers_a_counting_question_with_the_children_as_a_flow(
+    monkeypatch: pytest.MonkeyPatch, highs_runs: list[highs.Run]
+) -> None:
+    # HiGHS is told the children per grade and kind are whole once the class counts are
+    # (highs.Run, whole_by_flow); its answer is still whole, valid and the fewest composites.
+    stalled = stall_cbc(monkeypatch)
+    monkeypatch.setattr(cbc, "HEAD_START", 0.05)
+    model = CountingModel(two_grades())
+    solve, composites = model.solve("composites", Limits({"largest": 21}), 30)
+    assert solve.outcome is Outcome.OPTIMAL and composites == 1
+    assert solve.allocation is not None and model.obeys_rules(solve.allocation)
+    assert solve.allocation.measure("largest") <= 21
+    assert len(highs_runs) == 1
+    assert len(highs_runs[0]._whole_by_flow) == 4  # K and 1 alone, and each in K/1
+    assert all(process.poll() is not None for process in stalled)
+
+
+def test_a_model_whose_solves_were_slow_is_raced_by_highs_at_once(
+    monkeypatch: pytest.MonkeyPatch, highs_runs: list[highs.Run]
+) -> None:
+    model = CountingModel(two_grades())
+    model.solve("composites", Limits(), 30)  # the real CBC: the model's first run
+    monkeypatch.setattr(counting, "HARD_FROM", 0.0)  # every model has been slow
+    stall_cbc(monkeypatch)
+    monkeypatch.setattr(cbc, "HEAD_START", 60.0)  # a model not hard would wait for CBC
+    clock = time.perf_counter()
+    solve, composites = model.solve("composites", Limits({"largest": 21}), 30)
+    assert time.perf_counter() - clock < 10
+    assert solve.outcome is Outcome.OPTIMAL and composites == 1
+    assert len(highs_runs) == 1
 
 
 def test_without_highspy_the_second_racer_is_cbc(
@@ -286,8 +330,7 @@ def test_a_model_cbc_settles_quickly_is_then_solved_without_preprocessing(
         commands = run[1]
         return "-preprocess" not in commands or commands[commands.index("-preprocess") + 1] != "off"
 
-    grades = (Grade("K", 40, 10, 24), Grade("1", 22, 10, 24))
-    school = Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=3)
+    school = two_grades()
     for quick_below, second_preprocessed in ((60.0, False), (0.0, True)):
         monkeypatch.setattr(counting, "QUICK_BELOW", quick_below)
         model = CountingModel(school)

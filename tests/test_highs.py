@@ -131,3 +131,73 @@ def test_a_run_stopped_as_it_starts_still_ends_at_once(tmp_path: Path) -> None:
         started.wait()
         assert time.perf_counter() - clock < 1.0
         assert not solution.exists()
+
+
+def placement() -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """Return a small counting model: classes of two kinds, children per grade and kind.
+
+    Grade 1's 7 children go to kind A (at most 4 a class) or B, grade 2's 5 to B (at most 6
+    a class, grade 1 included); A's classes cost 1, B's 2. Once the class counts are whole,
+    the children are a flow with whole-number limits.
+    """
+    problem = pulp.LpProblem("placement", pulp.LpMinimize)
+    a, b = (problem.add_variable(name, 0, 5, pulp.LpInteger) for name in ("classes_a", "classes_b"))
+    one_a, one_b, two_b = (
+        problem.add_variable(name, 0, 7, pulp.LpInteger)
+        for name in ("children_1_a", "children_1_b", "children_2_b")
+    )
+    problem += a + 2 * b
+    problem += one_a + one_b == 7
+    problem += two_b == 5
+    problem += one_a <= 4 * a
+    problem += one_b + two_b <= 6 * b
+    return problem, [one_a, one_b, two_b]
+
+
+def test_columns_whole_by_flow_are_solved_as_continuous_and_answered_whole(
+    tmp_path: Path,
+) -> None:
+    problem, children = placement()
+    model, names = written(problem, tmp_path)
+    solution = tmp_path / "answer.sol"
+    done = highs.Run(model, str(solution), 10, whole_by_flow={names[x.name] for x in children})
+    done.wait()
+    # The answer went through the vertex step: every column is continuous by then.
+    assert set(done._highs.getLp().integrality_) <= {highspy_continuous()}
+    assert read(problem, tmp_path, solution) == (pulp.LpStatusOptimal, 4)  # A A B, or B B
+    assert all(x.value() == round(x.value() or 0) for x in children)
+    assert sum(x.value() or 0 for x in children[:2]) == 7
+
+
+def test_a_fractional_flow_is_made_whole_by_its_vertex(tmp_path: Path) -> None:
+    problem, children = placement()
+    model, names = written(problem, tmp_path)
+    relaxed = {names[x.name] for x in children}
+    done = highs.Run(model, str(tmp_path / "answer.sol"), 10, whole_by_flow=relaxed)
+    done.wait()
+    # Two classes of A, one of B; grade 1's children split 6.5 / 0.5: valid, not whole.
+    given = {"classes_a": 2, "classes_b": 1, "children_1_a": 6.5, "children_1_b": 0.5}
+    given["children_2_b"] = 5
+    columns = [names[name] for name in given]
+    order = list(done._highs.getLp().col_names_)
+    values = [0.0] * len(order)
+    for column, value in zip(columns, given.values(), strict=True):
+        values[order.index(column)] = value
+    whole = [order.index(column) for column in relaxed]
+    vertex = done._vertex(values, [highspy_integer()] * len(order), whole)
+    assert vertex is not None
+    classes_a, classes_b, one_a, one_b, two_b = (vertex[order.index(c)] for c in columns)
+    assert (classes_a, classes_b, two_b) == (2, 1, 5)
+    assert one_a + one_b == 7 and one_b in (0, 1)  # whole, and B has room for one more
+
+
+def highspy_continuous() -> object:
+    import highspy
+
+    return highspy.HighsVarType.kContinuous
+
+
+def highspy_integer() -> object:
+    import highspy
+
+    return highspy.HighsVarType.kInteger
