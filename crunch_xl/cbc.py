@@ -103,6 +103,7 @@ def solve(
     later: Callable[[], Mapping[pulp.LpVariable, float] | None] | None = None,
     hard: bool = False,
     whole_by_flow: Collection[pulp.LpVariable] = (),
+    only_highs: bool = False,
 ) -> T | None:
     """Solve the problem with the bundled CBC, raced by HiGHS; status and values go into it.
 
@@ -117,12 +118,15 @@ def solve(
     it, with the first setting, joins the race (where CBC answers at once, or the start is
     None, nothing more runs). hard, for a model that has kept solvers busy before, lets HiGHS
     join after HARD_HEAD_START instead of HEAD_START. whole_by_flow names integer variables
-    HiGHS may solve as continuous (see highs.Run). Like ``problem.solve``: raises
-    pulp.PulpSolverError when no CBC could answer.
+    HiGHS may solve as continuous (see highs.Run). only_highs: HiGHS alone answers, at once
+    (the planner's solver "highs"); no CBC runs. Like ``problem.solve``: raises
+    pulp.PulpSolverError when no solver could answer.
     """
     solver = bundled_cbc(timeLimit=seconds)
     if not solver.available():
         raise pulp.PulpSolverError(f"CBC is not available at {solver.path}")
+    if only_highs and not highs.available():
+        raise pulp.PulpSolverError("HiGHS (highspy) is not installed")
     if _CLOSING.is_set():
         raise pulp.PulpSolverError("Python is exiting")
     files = list(
@@ -155,13 +159,15 @@ def solve(
                 running.append((_start(solver.path, commands, exited), solution_later))
 
         ours = _Search(meanwhile, _Later(later, join_from))
-        commands = _commands(model_args, opening, solutions[0], seconds)
-        running.append((_start(solver.path, commands, exited), solutions[0]))
-        head = HARD_HEAD_START if hard else HEAD_START
-        answer = _first_answer(running, time.monotonic() + head, ours, exited)
+        head, answer = 0.0, None
+        if not only_highs:
+            commands = _commands(model_args, opening, solutions[0], seconds)
+            running.append((_start(solver.path, commands, exited), solutions[0]))
+            head = HARD_HEAD_START if hard else HEAD_START
+            answer = _first_answer(running, time.monotonic() + head, ours, exited)
         left = deadline - time.monotonic()
         if answer is None and ours.answer is None and not _CLOSING.is_set():
-            if left > head and SECOND == "highs" and highs.available():
+            if only_highs or (left > head and SECOND == "highs" and highs.available()):
                 named = {variable_names[v.name]: value for v, value in (start or {}).items()}
                 maximise = problem.sense == pulp.LpMaximize
                 second: _Racer = highs.Run(

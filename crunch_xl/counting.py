@@ -707,6 +707,7 @@ class CountingModel:
         """Return what the solver (or, for CBC, the search beside it) found.
 
         later, for CBC, works out a start for one more CBC while CBC works (see cbc.solve).
+        The solver "highs" is HiGHS alone, run as HiGHS racing CBC is (cbc.solve).
         """
         seconds = max(seconds, 0.05)
 
@@ -720,29 +721,26 @@ class CountingModel:
                     found[part] = allocation.children.get(kind, {}).get(label, 0)
             return found
 
+        only_highs = self.solver == "highs"
         try:
-            if self.solver == "highs":
-                highs.silence_banner()
-                problem.solve(pulp.HiGHS(msg=False, timeLimit=seconds))
-            else:
-                quick = self.slowest is not None and self.slowest < QUICK_BELOW
-                began = time.perf_counter()
-                found = cbc.solve(
-                    problem,
-                    seconds,
-                    values(start),
-                    search,
-                    quick=quick,
-                    later=None if later is None else lambda: values(later()),
-                    hard=self.slowest is not None and self.slowest >= HARD_FROM,
-                    # With the class counts (and every other integer) fixed, children per
-                    # grade and kind are a network flow with whole-number limits.
-                    whole_by_flow=[v for grades in c.values() for v in grades.values()],
-                )
-                took = time.perf_counter() - began
-                self.slowest = took if self.slowest is None else max(self.slowest, took)
-                if found is not None:  # valid, but not proven best for the objective
-                    return Solve(Outcome.FEASIBLE, found)
+            began = time.perf_counter()
+            found = cbc.solve(
+                problem,
+                seconds,
+                values(start),
+                None if only_highs else search,
+                quick=self.slowest is not None and self.slowest < QUICK_BELOW,
+                later=None if later is None or only_highs else lambda: values(later()),
+                hard=self.slowest is not None and self.slowest >= HARD_FROM,
+                # With the class counts (and every other integer) fixed, children per grade
+                # and kind are a network flow with whole-number limits.
+                whole_by_flow=[v for grades in c.values() for v in grades.values()],
+                only_highs=only_highs,
+            )
+            took = time.perf_counter() - began
+            self.slowest = took if self.slowest is None else max(self.slowest, took)
+            if found is not None:  # valid, but not proven best for the objective
+                return Solve(Outcome.FEASIBLE, found)
         except pulp.PulpSolverError:
             return Solve(Outcome.UNKNOWN)
         status, solution = problem.status, problem.sol_status

@@ -199,6 +199,22 @@ def test_without_highspy_the_second_racer_is_cbc(
     assert len(runs) == 2 and not highs_runs
 
 
+def test_highs_alone_answers_when_asked_and_no_cbc_runs(
+    monkeypatch: pytest.MonkeyPatch, runs: Runs, highs_runs: list[highs.Run]
+) -> None:
+    before = leftovers()
+    for capacity, best in ((15, 20), (10, 13)):
+        problem, _ = knapsack(capacity)
+        cbc.solve(problem, 10, only_highs=True)
+        assert problem.status == pulp.LpStatusOptimal
+        assert pulp.value(problem.objective) == best
+    assert not runs and len(highs_runs) == 2
+    assert leftovers() == before
+    monkeypatch.setattr(highs, "available", lambda: False)
+    with pytest.raises(pulp.PulpSolverError, match="HiGHS"):
+        cbc.solve(knapsack(15)[0], 10, only_highs=True)
+
+
 def hard_school() -> Scenario:
     """Return a K-12 school at its fewest teachers, where CBC needs seconds (the benchmark's
     k12-02 T: its fewest composites with every class at most 30 take CBC 2-3 s)."""
