@@ -55,7 +55,7 @@ SOLVERS = ("cbc", "highs")
 #: A model whose every CBC run so far (one at least) took less than this many seconds is
 #: solved without CBC's preprocessing (cbc.QUICK).
 QUICK_BELOW = 0.1
-#: A model one of whose CBC runs took this many seconds or more is raced by HiGHS from the
+#: A model one of whose solver runs took this many seconds or more is raced by HiGHS from the
 #: start (cbc.HARD_HEAD_START).
 HARD_FROM = 0.25
 #: Known allocations the search beside CBC starts from (the nearest to the caps).
@@ -185,7 +185,7 @@ class CountingModel:
         self.sweep = Sweep(scenario)
         #: Limits the sweep found nothing within: it is not asked again for tighter ones.
         self.unswept: list[_Key] = []
-        #: Seconds the slowest CBC run took (None: no run yet; see QUICK_BELOW).
+        #: Seconds the slowest solver run took (None: no run yet; see QUICK_BELOW, HARD_FROM).
         self.slowest: float | None = None
 
     def _most_classes(self, kind: Kind) -> int:

@@ -198,6 +198,9 @@ class Run:
         h.changeColsBounds(len(fixed), fixed, at, at)
         h.changeColsIntegrality(len(fixed), fixed, [highspy.HighsVarType.kContinuous] * len(fixed))
         h.setOptionValue("solver", "simplex")
+        # HiGHS's clock runs on from the search, which may have used the whole time limit
+        # (an answer found, not proven): the flow, a small linear programme, gets a second.
+        h.setOptionValue("time_limit", h.getRunTime() + 1.0)
         if self._stopped:
             return None
         h.solve()

@@ -201,3 +201,39 @@ def highspy_integer() -> object:
     import highspy
 
     return highspy.HighsVarType.kInteger
+
+
+def test_an_answer_found_at_the_time_limit_is_still_made_whole(tmp_path: Path) -> None:
+    # The search uses the whole time limit (a plan found, not proven best); the flow after it
+    # gets time of its own, so the plan is still written, its flow column whole.
+    rows = random.Random(3)
+    problem = pulp.LpProblem("packing", pulp.LpMaximize)
+    x = [problem.add_variable(f"x{j}", 0, 1, pulp.LpBinary) for j in range(120)]
+    problem += pulp.lpSum(rows.randrange(10, 100) * v for v in x)
+    for _ in range(8):
+        weights = [rows.randrange(10, 100) for _x in x]
+        problem += pulp.lpSum(w * v for w, v in zip(weights, x, strict=True)) <= sum(weights) // 2
+    # Children of six grades in six kinds of class (a transport problem), as a flow.
+    flows = {
+        (g, k): problem.add_variable(f"children_{g}_{k}", 0, 30, pulp.LpInteger)
+        for g in range(6)
+        for k in range(6)
+    }
+    for g in range(6):
+        problem += pulp.lpSum(flows[g, k] for k in range(6)) == 17 + 3 * g
+    for k in range(6):
+        problem += pulp.lpSum(flows[g, k] for g in range(6)) <= 26 + k
+        problem += pulp.lpSum(flows[g, k] for g in range(6)) >= 18 + k
+    model, names = written(problem, tmp_path)
+    solution = tmp_path / "answer.sol"
+    relaxed = {names[v.name] for v in flows.values()}
+    done = highs.Run(model, str(solution), 0.5, maximise=True, whole_by_flow=relaxed)
+    done.wait()
+    assert solution.read_text().startswith("Stopped on time - objective value")
+    # The flow got a time limit past the search's (its clock runs on from the search).
+    assert done._highs.getOptionValue("time_limit")[1] > 0.5
+    read(problem, tmp_path, solution)
+    assert all(v.value() == round(v.value() or 0) for v in flows.values())
+    assert [sum(flows[g, k].value() or 0 for k in range(6)) for g in range(6)] == [
+        17 + 3 * g for g in range(6)
+    ]
