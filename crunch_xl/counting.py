@@ -854,12 +854,9 @@ def _safe(kind: Kind) -> str:
 
 
 def available_solvers() -> list[str]:
-    """Return the solvers that can run here (CBC is bundled with pulp)."""
+    """Return the solvers that can run here (CBC is bundled with pulp; HiGHS runs through
+    highs.Run wherever highspy imports, as cbc.solve checks)."""
     found = ["cbc"] if cbc.bundled_cbc().available() else []
-    try:
-        highs.silence_banner()
-        if pulp.HiGHS(msg=False).available():
-            found.append("highs")
-    except pulp.PulpSolverError:
-        pass
+    if highs.available():
+        found.append("highs")
     return found

@@ -159,11 +159,12 @@ class Run:
         else:  # time limit or anything else: not settled, a solution only if it has one
             first = "Stopped on time"
         objective = h.getInfo().objective_function_value if found else 0
-        values: list[float] | None = list(h.getSolution().col_value) if found else []
+        values = list(h.getSolution().col_value) if found else []
         if found and relaxed and integral:
-            values = self._vertex(list(values or ()), integral, relaxed)
-        if values is None:
-            return  # no whole answer to give: CBC still runs
+            whole = self._vertex(values, integral, relaxed)
+            if whole is None:
+                return  # no whole answer to give: CBC still runs
+            values = whole
         lines = [
             f"{first} - objective value {objective:.8g}"
             if found or first == "Infeasible"
