@@ -109,7 +109,9 @@ def fewest_classes(scenario: Scenario, *, at_least: int = 0) -> int | None:
 def _solver() -> pulp.LpSolver:
     """Return HiGHS where installed (much quicker on these models), else the bundled CBC."""
     if "highs" in available_solvers():  # quiets HiGHS's banner too
-        return pulp.HiGHS(msg=False, timeLimit=SOLVER_SECONDS)
+        # One thread, as the planner runs HiGHS (highs.Relaxation): HiGHS keeps one thread
+        # count per calling thread and refuses a second.
+        return pulp.HiGHS(msg=False, timeLimit=SOLVER_SECONDS, threads=1)
     return bundled_cbc(timeLimit=SOLVER_SECONDS)
 
 

@@ -7,15 +7,20 @@ added less (see benchmarks/README.md, item 19). So where highspy is installed, H
 second racer (cbc.solve). It runs in this process (its solver releases the GIL) and writes
 its answer as CBC writes a solution file, so the race reads either the same way, and it looks
 like a CBC process to the race (poll, returncode, kill, wait).
+
+Before any racer, cbc.solve asks HiGHS whether a model's linear relaxation has a solution at
+all (Relaxation): where it has none, nor does the model.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 _banner_lock = threading.Lock()
@@ -56,6 +61,58 @@ def silence_banner() -> None:
         finally:
             os.dup2(saved, 1)
             os.close(saved)
+
+
+@dataclass
+class Relaxation:
+    """A model with every whole-number rule dropped (a linear programme), row by row.
+
+    When it has no solution, the model has none either: HiGHS's proof of that is a proof for
+    the model. That settles three in four of the benchmark suite's impossible questions in
+    1-2 ms on primary schools (about 9 ms on K-12 schools), in this process, where a CBC took
+    10-20 ms, most of it starting, reading and writing (cbc.solve asks it first). Bounds are
+    None where a column or row has none on that side.
+    """
+
+    column_lower: list[float | None] = field(default_factory=list)
+    column_upper: list[float | None] = field(default_factory=list)
+    row_lower: list[float | None] = field(default_factory=list)
+    row_upper: list[float | None] = field(default_factory=list)
+    #: Row r's entries are index[starts[r]:starts[r + 1]] (columns) and values[...].
+    starts: list[int] = field(default_factory=lambda: [0])
+    index: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def impossible(self) -> bool:
+        """Return whether HiGHS proves the linear programme has no solution."""
+        silence_banner()
+        import highspy
+        import numpy
+
+        def bounds(values: list[float | None], missing: float) -> Any:
+            return numpy.array([missing if v is None else v for v in values], dtype=float)
+
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(self.column_lower), len(self.row_lower)
+        lp.col_cost_ = numpy.zeros(lp.num_col_)
+        lp.col_lower_ = bounds(self.column_lower, -math.inf)
+        lp.col_upper_ = bounds(self.column_upper, math.inf)
+        lp.row_lower_ = bounds(self.row_lower, -math.inf)
+        lp.row_upper_ = bounds(self.row_upper, math.inf)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = numpy.array(self.starts, dtype=numpy.int32)
+        lp.a_matrix_.index_ = numpy.array(self.index, dtype=numpy.int32)
+        lp.a_matrix_.value_ = numpy.array(self.values, dtype=float)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        # One thread: HiGHS then starts no workers in the caller's thread (highspy warns that
+        # workers left behind can deadlock Windows). Where this thread's HiGHS already runs
+        # more, HiGHS refuses to run, and the question goes to the solvers as before.
+        h.setOptionValue("threads", 1)
+        if h.passModel(lp) == highspy.HighsStatus.kError:
+            return False
+        h.run()
+        return bool(h.getModelStatus() == highspy.HighsModelStatus.kInfeasible)
 
 
 class Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -78,6 +79,49 @@ def test_an_impossible_model_is_reported_infeasible() -> None:
     problem += items[0] + items[1] >= 3  # two binaries cannot add up to 3
     cbc.solve(problem, 10)
     assert problem.status == pulp.LpStatusInfeasible
+
+
+def test_a_model_impossible_even_in_fractions_starts_no_solver(
+    runs: Runs, highs_runs: list[highs.Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for first in (True, False):
+        monkeypatch.setattr(cbc, "RELAXATION_FIRST", first)
+        problem, items = knapsack(15)
+        problem += items[0] + items[1] >= 3
+        cbc.solve(problem, 10)
+        assert problem.status == pulp.LpStatusInfeasible
+        assert (len(runs) == 0) is first  # HiGHS proved its relaxation impossible, at once
+    assert highs_runs == []
+
+
+def test_a_model_impossible_only_in_whole_numbers_is_left_to_the_solvers(runs: Runs) -> None:
+    problem, items = knapsack(15)
+    problem += 2 * items[0] + 2 * items[1] == 3  # 0.75 + 0.75, but no two binaries
+    cbc.solve(problem, 10)
+    assert problem.status == pulp.LpStatusInfeasible
+    assert len(runs) == 1
+
+
+def test_the_relaxation_reads_every_row_as_pulp_writes_it() -> None:
+    # Constants on either side, all three senses: whether HiGHS finds the relaxation
+    # impossible agrees with CBC solving the same model with every variable continuous.
+    rows = random.Random(7)
+    impossible = 0
+    for case in range(60):
+        problem = pulp.LpProblem(f"rows_{case}", pulp.LpMinimize)
+        x = [problem.add_variable(f"x{i}", rows.choice([0, -3, None]), 4) for i in range(3)]
+        for r in range(3):
+            left = pulp.lpSum(rows.randint(-3, 3) * v for v in x) + rows.randint(-5, 5)
+            right = rows.randint(-6, 6) + rows.randint(-1, 1) * x[r]
+            sense = rows.choice(["<=", ">=", "=="])
+            constraint = {"<=": left <= right, ">=": left >= right, "==": left == right}[sense]
+            problem += constraint, f"row_{r}"
+        expected = problem.copy()
+        expected.solve(cbc.bundled_cbc())
+        said = cbc._relaxation(problem).impossible()
+        assert said == (expected.status == pulp.LpStatusInfeasible), case
+        impossible += said
+    assert 5 < impossible < 55  # both answers were tried
 
 
 @pytest.fixture

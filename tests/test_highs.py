@@ -238,3 +238,53 @@ def test_an_answer_found_at_the_time_limit_is_still_made_whole(tmp_path: Path) -
     assert [sum(flows[g, k].value() or 0 for k in range(6)) for g in range(6)] == [
         17 + 3 * g for g in range(6)
     ]
+
+
+# -- the linear relaxation asked first ------------------------------------------------------
+
+
+def two_columns(row_lower: float | None, row_upper: float | None) -> highs.Relaxation:
+    """Return x + y within the row's bounds, x in [0, 1] and y in [0, 1]."""
+    return highs.Relaxation(
+        column_lower=[0, 0],
+        column_upper=[1, 1],
+        row_lower=[row_lower],
+        row_upper=[row_upper],
+        starts=[0, 2],
+        index=[0, 1],
+        values=[1, 1],
+    )
+
+
+def test_a_relaxation_with_no_solution_is_impossible() -> None:
+    assert two_columns(3, None).impossible()  # x + y >= 3
+    assert two_columns(None, -1).impossible()  # x + y <= -1
+    assert two_columns(2.5, 2.5).impossible()  # x + y = 2.5
+
+
+def test_a_relaxation_with_a_solution_in_fractions_is_not() -> None:
+    assert not two_columns(1.5, 1.5).impossible()  # x = y = 0.75: no whole answer, but one
+    assert not two_columns(None, None).impossible()
+    free = highs.Relaxation([None], [None], [-5], [-5], [0, 1], [0], [2.0])  # 2x = -5, x free
+    assert not free.impossible()
+
+
+def test_where_this_thread_runs_highs_on_more_threads_it_says_nothing() -> None:
+    # HiGHS keeps one thread count per calling thread and refuses another: the relaxation
+    # then proves nothing, and the question goes to the solvers.
+    said: list[bool] = []
+
+    def other_thread() -> None:
+        import highspy
+
+        busy = highspy.Highs()
+        busy.setOptionValue("output_flag", False)
+        busy.setOptionValue("threads", 2)
+        busy.passModel(highspy.HighsLp())
+        busy.run()
+        said.append(two_columns(3, None).impossible())
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert said == [False]
