@@ -224,24 +224,26 @@ def test_a_cut_short_workbook_does_not_look_complete(
 
 def test_a_slow_copy_is_planned_only_once_complete(tmp_path: Path, books: dict[str, bytes]) -> None:
     text = b"Not a zip, so only size and time tell whether it is complete.\n" * 50
-    with watching(tmp_path) as watch:
-        # Pauses shorter than the settle time: size and time keep changing. Well shorter: on a
-        # loaded machine a pause of 0.6 of it once overran it (the copy was then, rightly,
-        # taken as complete).
-        drop(tmp_path / "plan.xlsx", books["small"], chunks=5, pause=SETTLE * 0.4)
+    # Pauses a tenth of the settle time: size and time keep changing. Well shorter: with
+    # pauses of 0.4 of a 0.3 s settle time, a loaded machine (planning the first workbook
+    # meanwhile) once let one pause overrun it, and the copy was, rightly, taken as complete.
+    settle = 1.0
+    pause = settle * 0.1
+    with watching(tmp_path, settle=settle) as watch:
+        drop(tmp_path / "plan.xlsx", books["small"], chunks=5, pause=pause)
         with open(tmp_path / "text.xlsx", "wb") as handle:
             for start in range(0, len(text), len(text) // 5):
                 assert "text.xlsx" in names(tmp_path), "claimed while still being written"
                 handle.write(text[start : start + len(text) // 5])
                 handle.flush()
-                time.sleep(SETTLE * 0.4)
+                time.sleep(pause)
         # A copy that stalls for longer than the settle time, half written: a zip without its
         # end record waits longer, instead of landing in failed/.
         data = books["other"]
         with open(tmp_path / "stalled.xlsx", "wb") as handle:
             handle.write(data[: len(data) // 2])
             handle.flush()
-            time.sleep(SETTLE * 4)
+            time.sleep(settle * 2)
             assert names(tmp_path / DONE_FOLDER) <= {"plan.xlsx"}
             assert "stalled.xlsx" in names(tmp_path)
             handle.write(data[len(data) // 2 :])
