@@ -288,3 +288,10 @@ def test_where_this_thread_runs_highs_on_more_threads_it_says_nothing() -> None:
     thread.start()
     thread.join()
     assert said == [False]
+
+
+def test_a_relaxation_highs_cannot_read_proves_nothing() -> None:
+    broken = highs.Relaxation([0], [1], [3], [None], [0, 5], [0], [1.0])  # row 0 has 1 entry
+    assert not broken.impossible()  # HiGHS refuses the model
+    garbled = highs.Relaxation([0], [1], [3], [None], [0, 1], [0], ["one"])  # type: ignore[list-item]
+    assert not garbled.impossible()  # numpy raises: no exception reaches the solve
