@@ -196,8 +196,8 @@ class Run:
         h.setOptionValue("mip_rel_gap", 0.0)  # "optimal" means proven, as for CBC
         if self._stopped or h.readModel(model) == highspy.HighsStatus.kError:
             return
-        names = list(h.getLp().col_names_)
-        integral = list(h.getLp().integrality_)
+        lp = h.getLp()
+        names, integral = list(lp.col_names_), list(lp.integrality_)
         relaxed = [i for i, name in enumerate(names) if name in self._whole_by_flow]
         if relaxed and integral:
             h.changeColsIntegrality(
