@@ -225,3 +225,23 @@ def test_benchmark_flags_a_planner_option_1_that_a_baseline_answer_beats(
     assert correctness(Row(case, best, 0.0, answer)) == []
     wrong = Result(case.name, Status.INFEASIBLE)
     assert any("says infeasible" in p for p in correctness(Row(case, wrong, 0.0, answer)))
+
+
+def test_speed_ratio_says_when_the_baseline_was_cut_short(
+    tiny_answers: list[tuple[Case, BaselineResult]],
+) -> None:
+    from benchmarks.run_planner import Row, summary
+
+    case, answer = tiny_answers[0]
+    planned = Result(case.name, Status.SOLVED, options=answer.options[:1])
+    whole = replace(answer, seconds=1.0, timed_out=0, skipped=0)
+    lines, _ = summary([Row(case, planned, 0.1, whole)])
+    (ratio,) = [line for line in lines if "faster in total" in line]
+    assert ratio == "FAIL  >= 20x faster in total (10.0x)"
+    cut = replace(answer, seconds=3.0, timed_out=2, skipped=5)
+    lines, _ = summary([Row(case, planned, 0.1, cut)])
+    (ratio,) = [line for line in lines if "faster in total" in line]
+    assert ratio == (
+        "PASS  >= 20x faster in total (30.0x; a lower bound, the baseline cut short: "
+        "2 of its solves stopped by the time limit, 5 alternatives skipped by its budget)"
+    )
