@@ -166,7 +166,7 @@ class CountingModel:
         self.most = {k: self._most_classes(k) for k in self.kinds}
         #: The kinds any valid allocation can run a class of.
         self.usable = [k for k in self.kinds if self.most[k] > 0]
-        self.fewest = {k: scenario.count_limits(k)[0] or 0 for k in self.kinds}
+        self.fewest = {k: scenario.class_range(k)[0] for k in self.kinds}
         self.children = {g.label: g.children for g in scenario.grades}
         self.labels = [g.label for g in scenario.grades]
         # Index-based names: grade labels may hold any character, and LP names must be unique.
@@ -192,12 +192,10 @@ class CountingModel:
         """Return an upper bound on the classes of a kind that any valid allocation can run."""
         s = self.scenario
         smallest, largest = s.size_limits(kind)
-        fewest, most = s.count_limits(kind)
         if smallest > largest or largest < 1:
             return 0
         counts = [s.grade(label).children for label in kind]
-        bound = s.teachers if most is None else min(most, s.teachers)
-        bound = min(bound, sum(counts) // max(smallest, 1))
+        bound = min(s.class_range(kind)[1], sum(counts) // max(smallest, 1))
         if len(kind) > 1:
             bound = min(bound, min(counts) // s.composite_minimum)
         return max(bound, 0)

@@ -128,6 +128,12 @@ class Scenario:
         item: Grade | Composite = self.grade(kind[0]) if len(kind) == 1 else self.composite(kind)
         return item.fewest_classes, item.most_classes
 
+    def class_range(self, kind: Kind) -> tuple[int, int]:
+        """Return the fewest and most classes of this kind any allocation may run: the
+        scenario's own counts where given, else none and one per teacher (never more)."""
+        fewest, most = self.count_limits(kind)
+        return fewest or 0, self.teachers if most is None else min(most, self.teachers)
+
     @property
     def kinds(self) -> list[Kind]:
         """Return every class kind allowed: each grade's straight class, then each composite."""

@@ -88,10 +88,7 @@ class Neighbourhood:
         self.children = {g.label: g.children for g in scenario.grades}
         self.kinds = scenario.kinds
         self.limits = {k: scenario.size_limits(k) for k in self.kinds}
-        self.counts = {
-            k: (fewest or 0, scenario.teachers if most is None else most)
-            for k, (fewest, most) in ((k, scenario.count_limits(k)) for k in self.kinds)
-        }
+        self.counts = {k: scenario.class_range(k) for k in self.kinds}
 
     def split(
         self, classes: Classes, largest: int | None = None, smallest: int | None = None

@@ -78,11 +78,10 @@ class Sweep:
             for kind, (first, last) in zip(self.composites, self.spans, strict=True)
         )
         #: Each kind's (smallest, largest, fewest classes, most classes), before any caps.
-        self.limits: dict[Kind, tuple[int, int, int, int]] = {}
-        for kind in [(label,) for label in self.labels] + self.composites:
-            fewest, most = scenario.count_limits(kind)
-            most = scenario.teachers if most is None else min(most, scenario.teachers)
-            self.limits[kind] = (*scenario.size_limits(kind), fewest or 0, most)
+        self.limits: dict[Kind, tuple[int, int, int, int]] = {
+            kind: (*scenario.size_limits(kind), *scenario.class_range(kind))
+            for kind in [(label,) for label in self.labels] + self.composites
+        }
 
     def classes(
         self,

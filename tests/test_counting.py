@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from test_plan import tiny_scenarios
 
 from crunch_xl.counting import LARGEST, SMALLEST, CountingModel, Limits
-from crunch_xl.model import Grade, Scenario
+from crunch_xl.model import Composite, Grade, Scenario
 
 
 def test_a_window_no_number_of_classes_can_average_into_is_not_tried() -> None:
@@ -33,3 +33,16 @@ def test_every_allocation_within_the_range_lies_in_a_window_tried(s: Scenario, w
         if solve.allocation is not None:
             smallest, largest = (solve.allocation.measure(m) for m in (SMALLEST, LARGEST))
             assert any(a <= smallest and largest <= a + width for a in tried), (low, width)
+
+
+def test_class_range_takes_the_scenario_counts_and_never_exceeds_the_teachers() -> None:
+    s = Scenario(
+        "counts",
+        (Grade("K", 40, 10, 20, fewest_classes=2), Grade("1", 40, 10, 20, most_classes=9)),
+        (Composite(("K", "1"), most_classes=1),),
+        teachers=4,
+    )
+    assert s.class_range(("K",)) == (2, 4)  # no most given: one class per teacher at most
+    assert s.class_range(("1",)) == (0, 4)  # 9 asked for, but only 4 teachers
+    assert s.class_range(("K", "1")) == (0, 1)
+    assert CountingModel(s).fewest[("K",)] == 2
