@@ -129,8 +129,8 @@ class Scenario:
         return item.fewest_classes, item.most_classes
 
     def class_range(self, kind: Kind) -> tuple[int, int]:
-        """Return the fewest and most classes of this kind any allocation may run: the
-        scenario's own counts where given, else none and one per teacher (never more)."""
+        """Return (fewest, most) classes of this kind any allocation may run: the scenario's
+        own counts, with 0 where it gives no fewest, and never more than the teachers."""
         fewest, most = self.count_limits(kind)
         return fewest or 0, self.teachers if most is None else min(most, self.teachers)
 

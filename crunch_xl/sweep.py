@@ -80,7 +80,7 @@ class Sweep:
         #: Each kind's (smallest, largest, fewest classes, most classes), before any caps.
         self.limits: dict[Kind, tuple[int, int, int, int]] = {
             kind: (*scenario.size_limits(kind), *scenario.class_range(kind))
-            for kind in [(label,) for label in self.labels] + self.composites
+            for kind in scenario.kinds
         }
 
     def classes(
