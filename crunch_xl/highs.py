@@ -10,6 +10,11 @@ like a CBC process to the race (poll, returncode, kill, wait).
 
 Before any racer, cbc.solve asks HiGHS whether a model's linear relaxation has a solution at
 all (Relaxation): where it has none, nor does the model.
+
+A run may be given the question put another way (Restated: another objective, one row's
+bounds widened), which HiGHS tries first: its answer stands for the question's where the
+model's owner says it does (counting.py's fewest classes first), else the question as asked
+is solved.
 """
 
 from __future__ import annotations
@@ -122,6 +127,24 @@ class Relaxation:
         return bool(h.getModelStatus() == highspy.HighsModelStatus.kInfeasible)
 
 
+@dataclass(frozen=True)
+class Restated:
+    """A question put another way, by MPS names: another objective (minimised) and one row's
+    bounds.
+
+    The owner of the model vouches for the meaning: the restated model's "infeasible" is the
+    question's, and so is an optimal answer whose row value lies within `settles`. Any other
+    answer settles nothing, and the question is then solved as asked.
+    """
+
+    #: Objective cost of each column named; every other column costs nothing.
+    costs: Mapping[str, float]
+    row: str
+    lower: float | None
+    upper: float | None
+    settles: tuple[float, float]
+
+
 class Run:
     """One HiGHS solve of an MPS model, started at once in a thread; its answer goes to a file.
 
@@ -138,6 +161,9 @@ class Run:
     are then made whole by one more solve, a linear programme with the other integer columns
     fixed, whose simplex answer is a vertex of that flow and so whole. Where it is not, the
     run writes nothing and CBC's answer is waited for.
+
+    restated, when given, is tried first (see Restated); where it settles nothing, the model
+    as given is solved in the time left.
     """
 
     def __init__(
@@ -150,6 +176,7 @@ class Run:
         start: Mapping[str, float] | None = None,
         exited: threading.Event | None = None,
         whole_by_flow: Collection[str] = (),
+        restated: Restated | None = None,
     ) -> None:
         silence_banner()
         import highspy
@@ -162,6 +189,7 @@ class Run:
         self._stopped = False
         self.returncode: int | None = None
         self._whole_by_flow = frozenset(whole_by_flow)
+        self._restated = restated
         self._thread = threading.Thread(
             target=self._run, args=(model, seconds, maximise, start or {}, exited), daemon=True
         )
@@ -192,25 +220,18 @@ class Run:
         h = self._highs
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)  # the other core runs CBC
-        h.setOptionValue("time_limit", max(seconds, 0.05))
         h.setOptionValue("mip_rel_gap", 0.0)  # "optimal" means proven, as for CBC
-        if self._stopped or h.readModel(model) == highspy.HighsStatus.kError:
+        until = time.monotonic() + max(seconds, 0.05)
+        if self._restated is not None:
+            if not self._load(model, maximise, start):
+                return
+            answer = self._restated_answer(self._restated, until)
+            if answer is not None:
+                self._write(*answer)
+                return
+        if self._stopped or not self._load(model, maximise, start):
             return
-        lp = h.getLp()
-        names, integral = list(lp.col_names_), list(lp.integrality_)
-        relaxed = [i for i, name in enumerate(names) if name in self._whole_by_flow]
-        if relaxed and integral:
-            h.changeColsIntegrality(
-                len(relaxed), relaxed, [highspy.HighsVarType.kContinuous] * len(relaxed)
-            )
-        if maximise:
-            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        if start:
-            where = {name: i for i, name in enumerate(names)}
-            known = [(where[name], value) for name, value in start.items() if name in where]
-            h.setSolution(len(known), [i for i, _ in known], [v for _, v in known])
-        if self._stopped:
-            return
+        self._limit(until)
         h.solve()
         if self._stopped:
             return
@@ -222,22 +243,100 @@ class Run:
             first, found = "Infeasible", False
         else:  # time limit or anything else: not settled, a solution only if it has one
             first = "Stopped on time"
+        values = self._whole(list(h.getSolution().col_value)) if found else []
+        if values is None:
+            return  # no whole answer to give: CBC still runs
         objective = h.getInfo().objective_function_value if found else 0
-        values = list(h.getSolution().col_value) if found else []
-        if found and relaxed and integral:
-            whole = self._vertex(values, integral, relaxed)
-            if whole is None:
-                return  # no whole answer to give: CBC still runs
-            values = whole
-        lines = [
-            f"{first} - objective value {objective:.8g}"
-            if found or first == "Infeasible"
-            else f"{first} without a solution"
-        ]
-        if found:
+        if found or first == "Infeasible":
+            self._write(f"{first} - objective value {objective:.8g}", values)
+        else:
+            self._write(f"{first} without a solution", [])
+
+    def _load(self, model: str, maximise: bool, start: Mapping[str, float]) -> bool:
+        """Read the model afresh (the children continuous, the start given); False: failed."""
+        import highspy
+
+        h = self._highs
+        if self._stopped or h.readModel(model) == highspy.HighsStatus.kError:
+            return False
+        h.setOptionValue("solver", "choose")  # _vertex asks for simplex
+        lp = h.getLp()
+        self._names, self._integral = list(lp.col_names_), list(lp.integrality_)
+        self._relaxed = [i for i, name in enumerate(self._names) if name in self._whole_by_flow]
+        if self._relaxed and self._integral:
+            h.changeColsIntegrality(
+                len(self._relaxed),
+                self._relaxed,
+                [highspy.HighsVarType.kContinuous] * len(self._relaxed),
+            )
+        if maximise:
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        if start:
+            where = {name: i for i, name in enumerate(self._names)}
+            known = [(where[name], value) for name, value in start.items() if name in where]
+            h.setSolution(len(known), [i for i, _ in known], [v for _, v in known])
+        return True
+
+    def _restated_answer(self, restated: Restated, until: float) -> tuple[str, list[float]] | None:
+        """Return the answer (first line, values) to the question as restated, where it settles
+        the question as asked (None: it does not, or the run was stopped)."""
+        import highspy
+
+        h = self._highs
+        lp = h.getLp()
+        costs = list(lp.col_cost_)
+        rows = list(lp.row_names_)
+        if restated.row not in rows:
+            return None
+        row = rows.index(restated.row)
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        h.changeColsCost(
+            len(costs), list(range(len(costs))), [restated.costs.get(n, 0.0) for n in self._names]
+        )
+        h.changeRowBounds(
+            row,
+            -highspy.kHighsInf if restated.lower is None else restated.lower,
+            highspy.kHighsInf if restated.upper is None else restated.upper,
+        )
+        self._limit(until)
+        h.solve()
+        if self._stopped:
+            return None
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return "Infeasible - objective value 0", []
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        activity = h.getSolution().row_value[row]
+        low, high = restated.settles
+        if not low - 1e-6 <= activity <= high + 1e-6:
+            return None  # an answer to the restated question only
+        values = self._whole(list(h.getSolution().col_value))
+        if values is None:
+            return None
+        objective = sum(c * v for c, v in zip(costs, values, strict=True))  # as asked
+        return f"Optimal - objective value {objective:.8g}", values
+
+    def _limit(self, until: float) -> None:
+        """Let the next solve run until `until` (time.monotonic()). HiGHS's clock runs on from
+        one solve of a run to the next, so its limit is counted from where that clock is."""
+        left = max(until - time.monotonic(), 0.05)
+        self._highs.setOptionValue("time_limit", self._highs.getRunTime() + left)
+
+    def _whole(self, values: list[float]) -> list[float] | None:
+        """Return the values with the children made whole (see _vertex); None: not possible."""
+        if self._relaxed and self._integral:
+            return self._vertex(values, self._integral, self._relaxed)
+        return values
+
+    def _write(self, first: str, values: list[float]) -> None:
+        """Write the answer as CBC writes its solution file: a status line, then the values
+        (none: no solution)."""
+        lines = [first]
+        if values:
             lines += [
                 f"{i} {name} {value:.10g} 0"
-                for i, (name, value) in enumerate(zip(names, values, strict=True))
+                for i, (name, value) in enumerate(zip(self._names, values, strict=True))
             ]
         with open(self._solution, "w") as file:
             file.write("\n".join(lines) + "\n")

@@ -240,6 +240,70 @@ def test_an_answer_found_at_the_time_limit_is_still_made_whole(tmp_path: Path) -
     ]
 
 
+# -- the question restated --------------------------------------------------------------------
+
+
+class Recorded(highs.Run):
+    """A real run that keeps what its restated question answered (None: settled nothing)."""
+
+    restated_answers: list[tuple[str, list[float]] | None]
+
+    def _restated_answer(
+        self, restated: highs.Restated, until: float
+    ) -> tuple[str, list[float]] | None:
+        answer = super()._restated_answer(restated, until)
+        self.restated_answers = [*getattr(self, "restated_answers", []), answer]
+        return answer
+
+
+def teachers_and_places(places: int) -> tuple[pulp.LpProblem, pulp.LpVariable]:
+    """Return "fewest composites, every one of 3 teachers with a class, `places` places".
+
+    Straight classes hold 2 children, composites 5; the objective counts the composites.
+    """
+    problem = pulp.LpProblem("classes", pulp.LpMinimize)
+    straight, composite = (problem.add_variable(n, 0, 5, pulp.LpInteger) for n in "sc")
+    problem += composite
+    problem += straight + composite == 3, "teachers"
+    problem += 2 * straight + 5 * composite >= places, "places"
+    return problem, composite
+
+
+def run_restated(places: int, folder: Path) -> tuple[Recorded, int, float | None]:
+    """Run HiGHS on teachers_and_places, restated as "fewest classes first" (counting.py's)."""
+    problem, composite = teachers_and_places(places)
+    path = str(folder / "model.mps")
+    _, names, rows, _ = problem.writeMPS(path, rename=1)
+    # Classes weigh teachers + 1, a composite one more; at most 3 classes; settled at 3.
+    costs = {names["s"]: 4.0, names["c"]: 5.0}
+    restated = highs.Restated(costs, rows["teachers"], None, 3, (3, 3))
+    solution = folder / "answer.sol"
+    done = Recorded(path, str(solution), 10, restated=restated)
+    done.wait()
+    return done, *read(problem, folder, solution)
+
+
+def test_a_restated_answer_that_keeps_the_row_answers_the_question(tmp_path: Path) -> None:
+    # 14 places in 3 classes need 3 composites; no fewer classes hold them either.
+    done, status, objective = run_restated(14, tmp_path)
+    assert done.restated_answers[0] is not None  # settled without the question as asked
+    assert (status, objective) == (pulp.LpStatusOptimal, 3)
+
+
+def test_a_restated_answer_outside_the_row_leaves_the_question_as_asked(tmp_path: Path) -> None:
+    # 10 places fit in 2 composites: fewer classes than teachers, which settles nothing; the
+    # question as asked then has 2 composites and 1 straight class (2 + 10 >= 10).
+    done, status, objective = run_restated(10, tmp_path)
+    assert done.restated_answers == [None]
+    assert (status, objective) == (pulp.LpStatusOptimal, 2)
+
+
+def test_a_restated_question_with_no_answer_is_infeasible(tmp_path: Path) -> None:
+    done, status, _ = run_restated(16, tmp_path)  # 3 composites hold 15 at most
+    assert done.restated_answers[0] == ("Infeasible - objective value 0", [])
+    assert status == pulp.LpStatusInfeasible
+
+
 # -- the linear relaxation asked first ------------------------------------------------------
 
 
