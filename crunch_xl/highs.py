@@ -190,6 +190,11 @@ class Run:
         self.returncode: int | None = None
         self._whole_by_flow = frozenset(whole_by_flow)
         self._restated = restated
+        # The model as last read (_load): its column names and kinds, and the columns solved
+        # as continuous.
+        self._names: list[str] = []
+        self._integral: list[Any] = []
+        self._relaxed: list[int] = []
         self._thread = threading.Thread(
             target=self._run, args=(model, seconds, maximise, start or {}, exited), daemon=True
         )
