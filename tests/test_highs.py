@@ -256,7 +256,7 @@ class Recorded(highs.Run):
         return answer
 
 
-def teachers_and_places(places: int) -> tuple[pulp.LpProblem, pulp.LpVariable]:
+def teachers_and_places(places: int) -> pulp.LpProblem:
     """Return "fewest composites, every one of 3 teachers with a class, `places` places".
 
     Straight classes hold 2 children, composites 5; the objective counts the composites.
@@ -266,12 +266,12 @@ def teachers_and_places(places: int) -> tuple[pulp.LpProblem, pulp.LpVariable]:
     problem += composite
     problem += straight + composite == 3, "teachers"
     problem += 2 * straight + 5 * composite >= places, "places"
-    return problem, composite
+    return problem
 
 
 def run_restated(places: int, folder: Path) -> tuple[Recorded, int, float | None]:
     """Run HiGHS on teachers_and_places, restated as "fewest classes first" (counting.py's)."""
-    problem, composite = teachers_and_places(places)
+    problem = teachers_and_places(places)
     path = str(folder / "model.mps")
     _, names, rows, _ = problem.writeMPS(path, rename=1)
     # Classes weigh teachers + 1, a composite one more; at most 3 classes; settled at 3.
