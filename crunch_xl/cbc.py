@@ -38,7 +38,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
 
 import pulp
@@ -71,22 +70,6 @@ SPARES = 2
 RELAXATION_FIRST = True
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Restatement:
-    """The question put another way, for HiGHS to try first (highs.Restated, by pulp's names):
-    an objective over some of the problem's variables and new bounds for one constraint.
-
-    The caller vouches that the restated model's "infeasible" answers the problem, as does an
-    optimal answer whose constraint's value lies within `settles`.
-    """
-
-    costs: Mapping[pulp.LpVariable, float]
-    constraint: str
-    lower: float | None
-    upper: float | None
-    settles: tuple[float, float]
 
 
 class _Racer(Protocol):
@@ -129,7 +112,7 @@ def solve(
     hard: bool = False,
     whole_by_flow: Collection[pulp.LpVariable] = (),
     only_highs: bool = False,
-    restated: Restatement | None = None,
+    restated: highs.Restated | None = None,
 ) -> T | None:
     """Solve the problem with the bundled CBC, raced by HiGHS; status and values go into it.
 
@@ -145,8 +128,9 @@ def solve(
     None, nothing more runs). hard, for a model that has kept solvers busy before, lets HiGHS
     join after HARD_HEAD_START instead of HEAD_START. whole_by_flow names integer variables
     HiGHS may solve as continuous (see highs.Run). only_highs: HiGHS alone answers, at once
-    (the planner's solver "highs"); no CBC runs. restated, when given, is the question put
-    another way, which HiGHS tries first (see Restatement). Without a start, a model whose linear
+    (the planner's solver "highs"); no CBC runs. restated, when given (by the problem's names),
+    is the question put another way, which HiGHS tries first (see highs.Restated). Without a
+    start, a model whose linear
     relaxation HiGHS proves impossible is reported infeasible at once (RELAXATION_FIRST). Like
     ``problem.solve``: raises pulp.PulpSolverError when no solver could answer.
     """
@@ -213,7 +197,9 @@ def solve(
                     whole_by_flow={
                         variable_names[v.name] for v in whole_by_flow if v.name in variable_names
                     },
-                    restated=_named(restated, variable_names, constraint_names),
+                    restated=None
+                    if restated is None
+                    else restated.renamed(variable_names, constraint_names),
                 )
                 running.append((second, solutions[1]))
             elif left > head:
@@ -235,21 +221,6 @@ def solve(
         _SOLVING.discard(solving)  # only now: Python, exiting, waits for this (_stop_solving)
         if PRESTART and not _CLOSING.is_set():  # spares load while the next model is built
             _SPARES.replenish(solver.path)
-
-
-def _named(
-    restated: Restatement | None, variables: Mapping[str, str], constraints: Mapping[str, str]
-) -> highs.Restated | None:
-    """Return the restatement by the names the MPS file gives (None: none, or not in it)."""
-    if restated is None or restated.constraint not in constraints:
-        return None
-    return highs.Restated(
-        {variables[v.name]: cost for v, cost in restated.costs.items() if v.name in variables},
-        constraints[restated.constraint],
-        restated.lower,
-        restated.upper,
-        restated.settles,
-    )
 
 
 def _relaxation(problem: pulp.LpProblem) -> highs.Relaxation:

@@ -259,7 +259,7 @@ class CountingModel:
                 value = solve.allocation.measure(minimise)
         return solve, value
 
-    def _fewest_classes_first(self, n: _Classes) -> cbc.Restatement:
+    def _fewest_classes_first(self, n: _Classes) -> highs.Restated:
         """Return the fewest-composites question put another way, for HiGHS to try first.
 
         Drop "one class per teacher" to "at most one" (where every teacher must be used) and
@@ -274,8 +274,8 @@ class CountingModel:
         """
         s = self.scenario
         weight = s.teachers + 1
-        costs = {var: weight + (1 if len(kind) > 1 else 0) for kind, var in n.items()}
-        return cbc.Restatement(
+        costs = {var.name: weight + (1 if len(kind) > 1 else 0) for kind, var in n.items()}
+        return highs.Restated(
             costs, self._teachers_rule, None, s.teachers, (s.teachers, s.teachers)
         )
 
@@ -737,7 +737,7 @@ class CountingModel:
         start: Allocation | None = None,
         search: Iterator[Allocation | None] | None = None,
         later: Callable[[], Allocation | None] | None = None,
-        restated: cbc.Restatement | None = None,
+        restated: highs.Restated | None = None,
     ) -> Solve:
         """Return what the solver (or, for CBC, the search beside it) found.
 

@@ -129,8 +129,8 @@ class Relaxation:
 
 @dataclass(frozen=True)
 class Restated:
-    """A question put another way, by MPS names: another objective (minimised) and one row's
-    bounds.
+    """A question put another way, by column and row names: another objective (minimised) and
+    one row's bounds.
 
     The owner of the model vouches for the meaning: the restated model's "infeasible" is the
     question's, and so is an optimal answer whose row value lies within `settles`. Any other
@@ -143,6 +143,14 @@ class Restated:
     lower: float | None
     upper: float | None
     settles: tuple[float, float]
+
+    def renamed(self, columns: Mapping[str, str], rows: Mapping[str, str]) -> Restated | None:
+        """Return it under the names a file gives the model's columns and rows (None: its row
+        is not there); columns the file does not name are left out."""
+        if self.row not in rows:
+            return None
+        costs = {columns[name]: cost for name, cost in self.costs.items() if name in columns}
+        return Restated(costs, rows[self.row], self.lower, self.upper, self.settles)
 
 
 class Run:
