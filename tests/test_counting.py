@@ -78,3 +78,72 @@ def test_fewest_classes_first_settles_a_tight_school_and_not_one_with_a_teacher_
         assert solve.outcome is asked.outcome is Outcome.OPTIMAL
         assert solve.allocation is not None and sum(solve.allocation.classes.values()) == teachers
         assert fewest == as_asked == (1 if teachers == 6 else 0)
+
+
+def _fresh(s: Scenario, minimise: str | None, limits: Limits) -> tuple[Outcome, int]:
+    """Return a question's outcome and value from a model that has solved nothing before."""
+    solve, value = CountingModel(s).solve(minimise, limits, 10)
+    return solve.outcome, value
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tiny_scenarios())
+def test_answers_reusing_earlier_proofs_match_fresh_solves(s: Scenario) -> None:
+    model = CountingModel(s)
+    first, composites = model.solve(COMPOSITES, Limits(), 10)
+    if first.allocation is None:
+        return
+    largest = first.allocation.measure(LARGEST)
+    structure = dict(first.allocation.structure)
+    balanced, least = model.solve(counting.BALANCE, Limits(fixed=structure), 10)
+    assert balanced.outcome is Outcome.OPTIMAL
+    questions: list[tuple[str | None, Limits]] = [
+        (COMPOSITES, Limits({LARGEST: largest})),
+        (COMPOSITES, Limits({LARGEST: largest + 1})),
+        (None, Limits({COMPOSITES: composites - 1})),
+        (None, Limits({COMPOSITES: composites})),
+        (LARGEST, Limits(fixed=structure)),
+        (None, Limits({LARGEST: least - 1}, fixed=structure)),
+        (None, Limits({LARGEST: least - 1}, [structure])),
+        (COMPOSITES, Limits({LARGEST: least - 1}, [structure])),
+        (COMPOSITES, Limits({LARGEST: largest}, [structure])),
+    ]
+    for minimise, limits in questions:
+        solve, value = model.solve(minimise, limits, 10)
+        assert (solve.outcome, value) == _fresh(s, minimise, limits), (minimise, limits)
+        if solve.allocation is not None:
+            assert model.obeys_rules(solve.allocation)
+
+
+def test_what_earlier_solves_proved_answers_without_a_solver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    solves: list[object] = []
+    real = counting.cbc.solve
+
+    def counted(*args: object, **kwargs: object) -> object:
+        solves.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(counting.cbc, "solve", counted)
+    # 75 children in classes of at most 20 and four teachers: two composites at least.
+    grades = (Grade("K", 25, 10, 20), Grade("1", 25, 10, 20), Grade("2", 25, 10, 20))
+    composites = (Composite(("K", "1")), Composite(("1", "2")))
+    model = CountingModel(Scenario("Plan A", grades, composites, 4))
+    best, fewest = model.solve(COMPOSITES, Limits(), 10)
+    assert best.outcome is Outcome.OPTIMAL and best.allocation is not None and fewest == 2
+    structure = dict(best.allocation.structure)
+    balanced, least = model.solve(counting.BALANCE, Limits(fixed=structure), 10)
+    assert balanced.outcome is Outcome.OPTIMAL
+    solves.clear()
+    # Fewer than two composites were proven impossible, so the known allocation is the
+    # fewest within any limits it keeps, and one composite is impossible within any.
+    again, value = model.solve(COMPOSITES, Limits({LARGEST: 20}), 10)
+    assert again.outcome is Outcome.OPTIMAL and value == 2
+    one, _ = model.solve(None, Limits({COMPOSITES: 1, LARGEST: 19}), 10)
+    assert one.outcome is Outcome.INFEASIBLE
+    assert solves == []
+    # The structure's smallest largest class was proven: below it the structure need not be
+    # forbidden (it cannot keep the cap anyway), and at it, it must still be.
+    assert model._pruned(Limits({LARGEST: least - 1}, [structure])).exclude == []
+    assert model._pruned(Limits({LARGEST: least}, [structure])).exclude == [structure]
