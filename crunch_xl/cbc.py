@@ -113,6 +113,7 @@ def solve(
     whole_by_flow: Collection[pulp.LpVariable] = (),
     only_highs: bool = False,
     restated: highs.Restated | None = None,
+    restated_for_cbc: bool = False,
 ) -> T | None:
     """Solve the problem with the bundled CBC, raced by HiGHS; status and values go into it.
 
@@ -129,10 +130,11 @@ def solve(
     join after HARD_HEAD_START instead of HEAD_START. whole_by_flow names integer variables
     HiGHS may solve as continuous (see highs.Run). only_highs: HiGHS alone answers, at once
     (the planner's solver "highs"); no CBC runs. restated, when given (by the problem's names),
-    is the question put another way, which HiGHS tries first (see highs.Restated). Without a
-    start, a model whose linear
-    relaxation HiGHS proves impossible is reported infeasible at once (RELAXATION_FIRST). Like
-    ``problem.solve``: raises pulp.PulpSolverError when no solver could answer.
+    is the question put another way, which HiGHS tries first (see highs.Restated);
+    restated_for_cbc: the first CBC tries it first too (see _AskedAfter). Without a start, a
+    model whose linear relaxation HiGHS proves impossible is reported infeasible at once
+    (RELAXATION_FIRST). Like ``problem.solve``: raises pulp.PulpSolverError when no solver
+    could answer.
     """
     solver = bundled_cbc(timeLimit=seconds)
     if not solver.available():
@@ -147,13 +149,15 @@ def solve(
         problem.assignStatus(pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
         return None
     files = list(
-        solver.create_tmp_files(problem.name, "mps", "mst", "b.mst", "a.sol", "b.sol", "c.sol")
+        solver.create_tmp_files(
+            problem.name, "mps", "mst", "b.mst", "a.sol", "b.sol", "c.sol", "r.mps"
+        )
     )
     running: list[tuple[_Racer, str]] = []
     solving = _Solving(running, files, solver)
     _SOLVING.add(solving)
     try:
-        model, begin, begin_later, *solutions, solution_later = files
+        model, begin, begin_later, *solutions, solution_later, restated_model = files
         variables, variable_names, constraint_names, _ = problem.writeMPS(model, rename=1)
         # An MPS file holds no sense of optimisation: CBC is told, as pulp does.
         plain = ["-import", os.path.abspath(model)]
@@ -179,7 +183,21 @@ def solve(
         head, answer = 0.0, None
         if not only_highs:
             commands = _commands(model_args, opening, solutions[0], seconds)
-            running.append((_start(solver.path, commands, exited), solutions[0]))
+            first: _Racer | None = None
+            if restated is not None and restated_for_cbc:
+                written = _write_restated(problem, restated, restated_model)
+                if written is not None and written[:2] == (variable_names, constraint_names):
+                    other = [restated_model if arg == model else arg for arg in commands]
+                    first = _AskedAfter(
+                        _start(solver.path, other, exited),
+                        lambda: _start(solver.path, commands, exited),
+                        solutions[0],
+                        constraint_names[restated.row],
+                        restated.settles,
+                    )
+            if first is None:
+                first = _start(solver.path, commands, exited)
+            running.append((first, solutions[0]))
             head = HARD_HEAD_START if hard else HEAD_START
             answer = _first_answer(running, time.monotonic() + head, ours, exited)
         left = deadline - time.monotonic()
@@ -221,6 +239,36 @@ def solve(
         _SOLVING.discard(solving)  # only now: Python, exiting, waits for this (_stop_solving)
         if PRESTART and not _CLOSING.is_set():  # spares load while the next model is built
             _SPARES.replenish(solver.path)
+
+
+def _write_restated(
+    problem: pulp.LpProblem, restated: highs.Restated, path: str
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Write the question put another way as an MPS file; return its names of columns and
+    rows (None: pulp cannot say it, such as a row bounded on both sides)."""
+    row = problem.get_constraint_by_name(restated.row)
+    if row is None or problem.sense != pulp.LpMinimize:  # CBC is told "-max" for the asked one
+        return None
+    if restated.lower is None and restated.upper is not None:
+        sense, bound = pulp.LpConstraintLE, restated.upper
+    elif restated.upper is None and restated.lower is not None:
+        sense, bound = pulp.LpConstraintGE, restated.lower
+    elif restated.lower == restated.upper and restated.lower is not None:
+        sense, bound = pulp.LpConstraintEQ, restated.lower
+    else:
+        return None
+    other = pulp.LpProblem(problem.name, pulp.LpMinimize)
+    columns = problem.variablesDict()
+    other += pulp.lpSum(
+        cost * columns[name] for name, cost in restated.costs.items() if name in columns
+    )
+    terms = pulp.LpAffineExpression(list(row.items()))  # without the row's own bound
+    for constraint in problem.constraints():  # in order, so the file names them alike
+        if constraint.name == restated.row:
+            constraint = pulp.LpConstraint(terms, sense, restated.row, bound)
+        other.addConstraint(constraint)  # the rules are shared, not copied, nor changed
+    _, variable_names, constraint_names, _ = other.writeMPS(path, rename=1)
+    return variable_names, constraint_names
 
 
 def _relaxation(problem: pulp.LpProblem) -> highs.Relaxation:
@@ -489,6 +537,69 @@ class _Search(Generic[T]):
 
 
 _DONE = object()
+
+
+class _AskedAfter:
+    """One racer: a CBC on the question put another way (highs.Restated), followed where its
+    answer settles nothing by a CBC on the question as asked, into the same solution file.
+
+    The restated question is settled by "infeasible", or by an optimal answer whose row value
+    lies within the restatement's `settles`; the file is read for that value (CBC prints every
+    row's value, by the MPS file's names).
+    """
+
+    def __init__(
+        self,
+        first: subprocess.Popen[bytes],
+        asked: Callable[[], subprocess.Popen[bytes]],
+        solution: str,
+        row: str,
+        settles: tuple[float, float],
+    ) -> None:
+        self._process = first
+        self._asked: Callable[[], subprocess.Popen[bytes]] | None = asked
+        self._solution = solution
+        self._row = row
+        self._settles = settles
+        self._stopped = False
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        code = self._process.poll()
+        if code is None:
+            return None
+        if self._asked is not None and not self._stopped:
+            asked, self._asked = self._asked, None
+            if not (code == 0 and self._settled()):
+                with contextlib.suppress(OSError):
+                    os.remove(self._solution)
+                self._process = asked()
+                return None
+        self.returncode = code
+        return code
+
+    def _settled(self) -> bool:
+        with contextlib.suppress(OSError, ValueError, IndexError), open(self._solution) as file:
+            first = file.readline().lower()
+            if "infeasible" in first:
+                return True
+            if not first.startswith("optimal"):
+                return False
+            for line in file:
+                words = line.split()
+                if words and words[0] == "**":
+                    words = words[1:]
+                if len(words) > 2 and words[1] == self._row:
+                    low, high = self._settles
+                    return low - 1e-6 <= float(words[2]) <= high + 1e-6
+        return False
+
+    def kill(self) -> None:
+        self._stopped = True
+        self._process.kill()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return self._process.wait(timeout)
 
 
 def _first_answer(

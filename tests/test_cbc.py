@@ -586,3 +586,55 @@ def test_no_start_is_worked_out_for_a_cbc_that_answers_in_time(
     cbc.solve(problem, 10, later=lambda: pytest.fail("worked out a start"))
     assert pulp.value(problem.objective) == 20
     assert len(runs) == 1
+
+
+def teachers_model(teachers: int) -> tuple[pulp.LpProblem, highs.Restated]:
+    """Return a model like the counting model (100 children in straight classes of at most
+    20 or composites of at most 25, one class per teacher, fewest composites) and the same
+    question with the fewest classes first (at most one class per teacher)."""
+    problem = pulp.LpProblem("classes", pulp.LpMinimize)
+    straight = problem.add_variable("straight", 0, 10, pulp.LpInteger)
+    composite = problem.add_variable("composite", 0, 10, pulp.LpInteger)
+    problem += composite
+    problem += straight + composite == teachers, "one_class_per_teacher"
+    problem += 20 * straight + 25 * composite >= 100, "every_child_placed"
+    costs = {"straight": teachers + 1, "composite": teachers + 2}
+    restated = highs.Restated(costs, "one_class_per_teacher", None, teachers, (teachers, teachers))
+    return problem, restated
+
+
+@pytest.mark.parametrize(
+    ("teachers", "status", "composites", "cbcs"),
+    [
+        (4, pulp.LpStatusOptimal, 4, 1),  # four classes at fewest: the restated answer stands
+        (5, pulp.LpStatusOptimal, 0, 2),  # four classes would do: the question as asked
+        (3, pulp.LpStatusInfeasible, None, 1),  # nothing with three: nor as asked
+    ],
+)
+def test_cbc_tries_the_question_restated_first_where_asked(
+    teachers: int,
+    status: int,
+    composites: int | None,
+    cbcs: int,
+    monkeypatch: pytest.MonkeyPatch,
+    runs: Runs,
+    highs_runs: list[highs.Run],
+) -> None:
+    monkeypatch.setattr(cbc, "HEAD_START", 60.0)  # CBC alone
+    monkeypatch.setattr(cbc, "RELAXATION_FIRST", False)  # three classes: not even in fractions
+    before = leftovers()
+    problem, restated = teachers_model(teachers)
+    cbc.solve(problem, 10, restated=restated, restated_for_cbc=True)
+    assert problem.status == status
+    if composites is not None:
+        assert pulp.value(problem.objective) == composites
+        assert problem.get_constraint_by_name("one_class_per_teacher").value() == 0  # the rule kept
+    assert len(runs) == cbcs and not highs_runs
+    assert runs[0][1][1].endswith("r.mps")  # the restated model first
+    assert all(not commands[1].endswith("r.mps") for _, commands in runs[1:])
+    asked, _ = teachers_model(teachers)
+    cbc.solve(asked, 10)  # not restated: one CBC, the same answer
+    assert asked.status == status and len(runs) == cbcs + 1
+    if composites is not None:
+        assert pulp.value(asked.objective) == composites
+    assert leftovers() == before
