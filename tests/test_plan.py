@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,8 +29,8 @@ from reference import (
     structure_of,
 )
 
-from crunch_xl import plan
-from crunch_xl.counting import Allocation
+from crunch_xl import counting, plan
+from crunch_xl.counting import Allocation, Limits
 from crunch_xl.model import Composite, Grade, Option, Priority, Result, Scenario, Status
 
 FEWEST, SMALLEST, EVEN = (
@@ -175,6 +176,46 @@ def test_newsletter_even_classes_at_least_as_even_as_the_school() -> None:
     (best,) = result.options
     assert best.range == 8
     assert len(best.classes) == 7
+
+
+def test_a_trade_off_step_asks_the_fewest_composites_at_its_floor_in_one_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under "Smallest classes" the trade-off walks to fewer composites: each step asks for
+    # the smallest largest class with fewer (at the floor first), then the fewest composites
+    # there. Both are one question: no solver is asked for any allocation within some caps
+    # and then, under the same caps, for the fewest composites.
+    asked: list[tuple[str | None, tuple[tuple[str, int], ...], bool]] = []
+    real_solve, real_run = counting.CountingModel.solve, counting.CountingModel._run
+    solving: list[bool] = []
+
+    def run(model: counting.CountingModel, *args: Any, **kwargs: Any) -> counting.Solve:
+        solving.append(True)
+        return real_run(model, *args, **kwargs)
+
+    def solve(
+        model: counting.CountingModel, minimise: str | None, limits: Limits, seconds: float
+    ) -> tuple[counting.Solve, int]:
+        solving.clear()
+        answer = real_solve(model, minimise, limits, seconds)
+        if limits.fixed is None:
+            asked.append((minimise, tuple(sorted(limits.caps.items())), bool(solving)))
+        return answer
+
+    monkeypatch.setattr(counting.CountingModel, "_run", run)
+    monkeypatch.setattr(counting.CountingModel, "solve", solve)
+    result = solved(replace(NEWSLETTER, priority=SMALLEST, alternatives=4))
+    assert [(o.composites, o.largest) for o in result.options][:2] == [(1, 24), (0, 29)]
+    solver_asked = [(minimise, caps) for minimise, caps, solved in asked if solved]
+    twice = [
+        caps
+        for (first, caps), (then, again) in zip(solver_asked, solver_asked[1:], strict=False)
+        if first is None and then == counting.COMPOSITES and caps == again
+    ]
+    assert twice == []
+    assert (counting.COMPOSITES, ((counting.COMPOSITES, 0), (counting.LARGEST, 25))) in [
+        (minimise, caps) for minimise, caps, _ in asked
+    ]
 
 
 # -- hand-checked scenarios ---------------------------------------------------------------
