@@ -49,8 +49,8 @@ from crunch_xl.model import Kind, Option, Priority, Result, Scenario, SchoolClas
 _TIED_STRUCTURES = 3
 #: ... or just one, on a school where a solve over every structure has taken this many
 #: seconds: there proving that no tied structure is left took CBC 3-10 s, the window 1-4 s.
-#: 0.1 rather than 0.25 since the window is raced with the fewest classes first (see
-#: counting.CBC_RESTATES_SPREAD): K-12 schools 12.73 s -> 11.12 s paired, the others unchanged.
+#: 0.1 rather than 0.25 (with the window raced as counting.CBC_RESTATES_SPREAD says): K-12
+#: schools 12.73 s -> 11.12 s paired, the others unchanged.
 _HARD_SOLVE = 0.1
 
 __all__ = ["SOLVERS", "available_solvers", "is_feasible", "plan", "ranking_key"]
