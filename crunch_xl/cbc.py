@@ -186,11 +186,17 @@ def solve(
             first: _Racer | None = None
             if restated is not None and restated_for_cbc:
                 written = _write_restated(problem, restated, restated_model)
-                if written is not None and written[:2] == (variable_names, constraint_names):
+                if written == (variable_names, constraint_names):  # its answers read alike
                     other = [restated_model if arg == model else arg for arg in commands]
+
+                    def asked() -> subprocess.Popen[bytes]:
+                        left = deadline - time.monotonic()
+                        again = _commands(model_args, opening, solutions[0], left)
+                        return _start(solver.path, again, exited)
+
                     first = _AskedAfter(
                         _start(solver.path, other, exited),
-                        lambda: _start(solver.path, commands, exited),
+                        asked,
                         solutions[0],
                         constraint_names[restated.row],
                         restated.settles,
