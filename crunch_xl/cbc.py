@@ -199,7 +199,7 @@ def solve(
                         asked,
                         solutions[0],
                         constraint_names[restated.row],
-                        restated.settles,
+                        restated,
                     )
             if first is None:
                 first = _start(solver.path, commands, exited)
@@ -550,8 +550,8 @@ class _AskedAfter:
     answer settles nothing by a CBC on the question as asked, into the same solution file.
 
     The restated question is settled by "infeasible", or by an optimal answer whose row value
-    lies within the restatement's `settles`; the file is read for that value (CBC prints every
-    row's value, by the MPS file's names).
+    settles it (highs.Restated.settled_by); the file is read for that value (CBC prints every
+    row's value, by the MPS file's names: row is the restated row's).
     """
 
     def __init__(
@@ -560,13 +560,13 @@ class _AskedAfter:
         asked: Callable[[], subprocess.Popen[bytes]],
         solution: str,
         row: str,
-        settles: tuple[float, float],
+        restated: highs.Restated,
     ) -> None:
         self._process = first
         self._asked: Callable[[], subprocess.Popen[bytes]] | None = asked
         self._solution = solution
         self._row = row
-        self._settles = settles
+        self._restated = restated
         self._stopped = False
         self.returncode: int | None = None
 
@@ -596,8 +596,7 @@ class _AskedAfter:
                 if words and words[0] == "**":
                     words = words[1:]
                 if len(words) > 2 and words[1] == self._row:
-                    low, high = self._settles
-                    return low - 1e-6 <= float(words[2]) <= high + 1e-6
+                    return self._restated.settled_by(float(words[2]))
         return False
 
     def kill(self) -> None:

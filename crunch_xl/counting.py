@@ -263,8 +263,7 @@ class CountingModel:
         restated = None
         if FEWEST_CLASSES_FIRST and limits.fixed is None:
             restated = self._fewest_classes_first(n)
-        hard = self.slowest is not None and self.slowest >= HARD_FROM
-        for_cbc = CBC_RESTATES_SPREAD and hard and SPREAD in limits.caps
+        for_cbc = CBC_RESTATES_SPREAD and self._hard and SPREAD in limits.caps
         solve = self._run(problem, n, c, seconds, start, search, later, restated, for_cbc)
         if solve.outcome is Outcome.INFEASIBLE:
             self.impossible.append(key)
@@ -290,6 +289,11 @@ class CountingModel:
             else:
                 value = solve.allocation.measure(minimise)
         return solve, value
+
+    @property
+    def _hard(self) -> bool:
+        """Return whether one of the model's solver runs has taken HARD_FROM or more."""
+        return self.slowest is not None and self.slowest >= HARD_FROM
 
     def _proven_impossible(self, key: _Key | None) -> bool:
         """Return whether earlier solves proved that nothing keeps these limits (None: a
@@ -820,7 +824,7 @@ class CountingModel:
                 None if only_highs else search,
                 quick=self.slowest is not None and self.slowest < QUICK_BELOW,
                 later=None if later is None or only_highs else lambda: values(later()),
-                hard=self.slowest is not None and self.slowest >= HARD_FROM,
+                hard=self._hard,
                 # With the class counts (and every other integer) fixed, children per grade
                 # and kind are a network flow with whole-number limits.
                 whole_by_flow=[v for grades in c.values() for v in grades.values()],

@@ -144,6 +144,11 @@ class Restated:
     upper: float | None
     settles: tuple[float, float]
 
+    def settled_by(self, row_value: float) -> bool:
+        """Return whether an optimal answer with this value of the row settles the question."""
+        low, high = self.settles
+        return low - 1e-6 <= row_value <= high + 1e-6
+
     def renamed(self, columns: Mapping[str, str], rows: Mapping[str, str]) -> Restated | None:
         """Return it under the names a file gives the model's columns and rows (None: its row
         is not there); columns the file does not name are left out."""
@@ -320,9 +325,7 @@ class Run:
             return "Infeasible - objective value 0", []
         if status != highspy.HighsModelStatus.kOptimal:
             return None
-        activity = h.getSolution().row_value[row]
-        low, high = restated.settles
-        if not low - 1e-6 <= activity <= high + 1e-6:
+        if not restated.settled_by(h.getSolution().row_value[row]):
             return None  # an answer to the restated question only
         values = self._whole(list(h.getSolution().col_value))
         if values is None:
