@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from reference import brute_force
 from test_plan import tiny_scenarios
 
 from crunch_xl import counting, highs
 from crunch_xl.counting import COMPOSITES, LARGEST, SMALLEST, CountingModel, Limits, Outcome
-from crunch_xl.model import Composite, Grade, Scenario
+from crunch_xl.model import Composite, Grade, Scenario, structure_of
 
 
 def test_a_window_no_number_of_classes_can_average_into_is_not_tried() -> None:
@@ -147,3 +148,25 @@ def test_what_earlier_solves_proved_answers_without_a_solver(
     # forbidden (it cannot keep the cap anyway), and at it, it must still be.
     assert model._pruned(Limits({LARGEST: least - 1}, [structure])).exclude == []
     assert model._pruned(Limits({LARGEST: least}, [structure])).exclude == [structure]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tiny_scenarios(), st.data())
+def test_forbidden_structures_leave_exactly_the_others(s: Scenario, data: st.DataObject) -> None:
+    reference = brute_force(s)
+    assume(reference.feasible)
+    shown = sorted(reference.structures)
+    forbidden = data.draw(st.lists(st.sampled_from(shown), min_size=1, unique=True))
+    # Also one class more of a kind: too many classes, or (where not every teacher must be
+    # used) a structure that may be valid.
+    kind, count = shown[0][0]
+    more = {**dict(shown[0]), kind: count + 1}
+    limits = Limits(exclude=[dict(structure) for structure in forbidden] + [more])
+    solve, composites = CountingModel(s).solve(COMPOSITES, limits, 10)
+    left = reference.structures - set(forbidden) - {structure_of(more)}
+    if not left:
+        assert solve.outcome is Outcome.INFEASIBLE
+        return
+    assert solve.outcome is Outcome.OPTIMAL and solve.allocation is not None
+    assert solve.allocation.structure in left
+    assert composites == min(m.composites for other in left for m in reference.outcomes[other])
