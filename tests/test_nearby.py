@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_plan import tiny_scenarios
 
+from crunch_xl import nearby as nearby_module
 from crunch_xl.counting import BALANCE, LARGEST, SMALLEST, Allocation, CountingModel, Limits
 from crunch_xl.model import Composite, Grade, Scenario
 from crunch_xl.nearby import Neighbourhood
@@ -41,6 +42,47 @@ def test_caps_and_the_composite_minimum_can_make_a_structure_impossible() -> Non
     strict = dataclasses.replace(s, composite_minimum=12)
     assert Neighbourhood(strict).split({("K", "1"): 2, ("1",): 1, ("2",): 2}) is None
     assert Neighbourhood(strict).split({("K", "1"): 1, ("K",): 1, ("1",): 1, ("2",): 2})
+
+
+def test_a_run_of_grades_that_cannot_fit_turns_a_structure_down() -> None:
+    grades = (Grade("K", 20, 10, 24), Grade("1", 20, 10, 24))
+    s = Scenario("Plan A", grades, (Composite(("K", "1")),), teachers=2, composite_minimum=4)
+    nearby = Neighbourhood(s)
+    # One K/1 class could take either grade's 20 (24 less 4 of the other), not both: 40 > 24.
+    one = {("K", "1"): 1}
+    assert not nearby._may_split(one, list(one), None, None)
+    assert nearby.split(one) is None
+    two = {("K",): 1, ("1",): 1}
+    assert nearby._may_split(two, list(two), None, None)
+    assert nearby.split(two) == {("K",): {"K": 20}, ("1",): {"1": 20}, ("K", "1"): {"K": 0, "1": 0}}
+    # Exactly full: 20 of K and grade 1's 4 (its composite minimum) in one class of 24.
+    exact = dataclasses.replace(s, grades=(grades[0], Grade("1", 4, 1, 24)), teachers=1)
+    assert Neighbourhood(exact)._may_split(one, list(one), None, None)
+    assert Neighbourhood(exact).split(one) == {
+        ("K", "1"): {"K": 20, "1": 4},
+        ("K",): {"K": 0},
+        ("1",): {"1": 0},
+    }
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tiny_scenarios(), st.data())
+def test_the_runs_check_never_turns_down_what_the_flow_splits(
+    s: Scenario, data: st.DataObject
+) -> None:
+    classes = {kind: data.draw(st.integers(0, 3)) for kind in s.kinds}
+    used = [kind for kind, count in classes.items() if count > 0]
+    largest = data.draw(st.sampled_from([None, 8, 10, 12]))
+    smallest = data.draw(st.sampled_from([None, 3, 5]))
+    nearby = Neighbourhood(s)
+    try:
+        nearby_module.CHECK_RUNS = False
+        children = nearby.split(classes, largest, smallest)
+    finally:
+        nearby_module.CHECK_RUNS = True
+    if children is not None:
+        assert nearby._may_split(classes, used, largest, smallest)
+        assert nearby.split(classes, largest, smallest) == children
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
