@@ -50,14 +50,14 @@ def test_a_run_of_grades_that_cannot_fit_turns_a_structure_down() -> None:
     nearby = Neighbourhood(s)
     # One K/1 class could take either grade's 20 (24 less 4 of the other), not both: 40 > 24.
     one = {("K", "1"): 1}
-    assert not nearby._may_split(one, list(one), None, None)
+    assert not nearby.runs.may_fit(one, None, None)
     assert nearby.split(one) is None
     two = {("K",): 1, ("1",): 1}
-    assert nearby._may_split(two, list(two), None, None)
+    assert nearby.runs.may_fit(two, None, None)
     assert nearby.split(two) == {("K",): {"K": 20}, ("1",): {"1": 20}, ("K", "1"): {"K": 0, "1": 0}}
     # Exactly full: 20 of K and grade 1's 4 (its composite minimum) in one class of 24.
     exact = dataclasses.replace(s, grades=(grades[0], Grade("1", 4, 1, 24)), teachers=1)
-    assert Neighbourhood(exact)._may_split(one, list(one), None, None)
+    assert Neighbourhood(exact).runs.may_fit(one, None, None)
     assert Neighbourhood(exact).split(one) == {
         ("K", "1"): {"K": 20, "1": 4},
         ("K",): {"K": 0},
@@ -71,7 +71,6 @@ def test_the_runs_check_never_turns_down_what_the_flow_splits(
     s: Scenario, data: st.DataObject
 ) -> None:
     classes = {kind: data.draw(st.integers(0, 3)) for kind in s.kinds}
-    used = [kind for kind, count in classes.items() if count > 0]
     largest = data.draw(st.sampled_from([None, 8, 10, 12]))
     smallest = data.draw(st.sampled_from([None, 3, 5]))
     nearby = Neighbourhood(s)
@@ -81,7 +80,7 @@ def test_the_runs_check_never_turns_down_what_the_flow_splits(
     finally:
         nearby_module.CHECK_RUNS = True
     if children is not None:
-        assert nearby._may_split(classes, used, largest, smallest)
+        assert nearby.runs.may_fit(classes, largest, smallest)
         assert nearby.split(classes, largest, smallest) == children
 
 
