@@ -84,6 +84,10 @@ class _Network:
 
 #: Whether split first checks that every run of grades can fit (see _Runs).
 CHECK_RUNS = True
+#: Schools of up to this many grades have every run checked (435 runs at 29 grades) ...
+_ALL_RUNS_UP_TO = 29
+#: ... larger ones every run of up to this many grades, and the whole school.
+_LONGEST_RUN = 8
 
 
 class _Runs:
@@ -96,21 +100,36 @@ class _Runs:
     class counts, so each is one matrix (runs by kinds) per pair of caps, and a structure is
     checked by two products. Necessary conditions only (the max-flow decides), but they
     turned down every structure the flow did in the benchmark's K-12 searches, at a tenth of
-    its cost and less.
+    its cost and less. Any runs give necessary conditions, so a school of very many grades
+    has only its shorter runs checked, and the whole school, to keep the matrices small.
     """
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.kinds = list(scenario.kinds)
-        labels = [g.label for g in scenario.grades]
-        children = {g.label: g.children for g in scenario.grades}
-        #: Each run's grades and children.
-        self.runs = [
-            set(labels[first : last + 1])
-            for first in range(len(labels))
-            for last in range(first, len(labels))
+        grades = len(scenario.grades)
+        longest = grades if grades <= _ALL_RUNS_UP_TO else _LONGEST_RUN
+        #: Each run as (first grade, last grade + 1), and then the whole school.
+        runs = [
+            (first, last)
+            for first in range(grades)
+            for last in range(first + 1, min(first + longest, grades) + 1)
         ]
-        self.children = numpy.array([sum(children[g] for g in run) for run in self.runs])
+        if longest < grades:
+            runs.append((0, grades))
+        index = {g.label: i for i, g in enumerate(scenario.grades)}
+        holds = numpy.zeros((grades + 1, len(self.kinds)), dtype=numpy.int64)
+        for column, kind in enumerate(self.kinds):
+            for label in kind:
+                holds[index[label] + 1, column] = 1
+        before = holds.cumsum(axis=0)  # grades of each kind before each grade
+        children = numpy.array([0, *(g.children for g in scenario.grades)]).cumsum()
+        firsts = numpy.array([first for first, _ in runs], dtype=numpy.int64)
+        lasts = numpy.array([last for _, last in runs], dtype=numpy.int64)
+        #: Each run's children, and how many of each kind's grades are inside it and outside.
+        self.children = children[lasts] - children[firsts]
+        self.inside = before[lasts] - before[firsts]
+        self.outside = numpy.array([len(kind) for kind in self.kinds]) - self.inside
         self._by_caps: dict[tuple[int | None, int | None], tuple[Any, Any, Any]] = {}
 
     def may_fit(self, classes: Classes, largest: int | None, smallest: int | None) -> bool:
@@ -127,27 +146,22 @@ class _Runs:
         """Return room and need per class (runs by kinds), and the kinds no class can be of."""
         key = (largest, smallest)
         if key not in self._by_caps:
-            s = self.scenario
-            minimum = s.composite_minimum
-            room = numpy.zeros((len(self.runs), len(self.kinds)), dtype=numpy.int64)
-            need = numpy.zeros_like(room)
-            broken = numpy.zeros(len(self.kinds), dtype=bool)
-            for column, kind in enumerate(self.kinds):
-                low, high = s.size_limits(kind)
-                low = low if smallest is None else max(low, smallest)
-                high = high if largest is None else min(high, largest)
-                broken[column] = low > high
-                for row, run in enumerate(self.runs):
-                    inside = len(run.intersection(kind))
-                    if not inside:
-                        continue
-                    outside = len(kind) - inside
-                    room[row, column] = high - minimum * outside
-                    if outside:  # a composite: its minimum from each grade in the run
-                        need[row, column] = minimum * inside
-                    else:
-                        need[row, column] = max(low, minimum * inside if inside > 1 else 0)
-            self._by_caps[key] = (room, need, broken)
+            limits = [self.scenario.size_limits(kind) for kind in self.kinds]
+            low = numpy.array([low for low, _ in limits])
+            high = numpy.array([high for _, high in limits])
+            if smallest is not None:
+                low = numpy.maximum(low, smallest)
+            if largest is not None:
+                high = numpy.minimum(high, largest)
+            minimum = self.scenario.composite_minimum
+            inside, outside = self.inside, self.outside
+            touched = inside > 0
+            room = numpy.where(touched, high - minimum * outside, 0)
+            # A composite partly inside: its minimum from each grade in the run; a kind wholly
+            # inside: its smallest classes, and a composite's minimum from each grade.
+            within = numpy.maximum(low, numpy.where(inside > 1, minimum * inside, 0))
+            need = numpy.where(touched, numpy.where(outside > 0, minimum * inside, within), 0)
+            self._by_caps[key] = (room, need, low > high)
         return self._by_caps[key]
 
 

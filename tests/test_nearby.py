@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_plan import tiny_scenarios
@@ -12,6 +13,8 @@ from test_plan import tiny_scenarios
 from crunch_xl import nearby as nearby_module
 from crunch_xl.counting import BALANCE, LARGEST, SMALLEST, Allocation, CountingModel, Limits
 from crunch_xl.model import Composite, Grade, Scenario
+from crunch_xl.nearby import _ALL_RUNS_UP_TO as ALL_RUNS_UP_TO
+from crunch_xl.nearby import _LONGEST_RUN as LONGEST_RUN
 from crunch_xl.nearby import Neighbourhood
 
 
@@ -73,15 +76,36 @@ def test_the_runs_check_never_turns_down_what_the_flow_splits(
     classes = {kind: data.draw(st.integers(0, 3)) for kind in s.kinds}
     largest = data.draw(st.sampled_from([None, 8, 10, 12]))
     smallest = data.draw(st.sampled_from([None, 3, 5]))
-    nearby = Neighbourhood(s)
+    # Also as a school of very many grades is checked: single grades and the whole school.
+    every_run = data.draw(st.booleans())
     try:
+        if not every_run:
+            nearby_module._ALL_RUNS_UP_TO, nearby_module._LONGEST_RUN = 1, 1
+        nearby = Neighbourhood(s)
         nearby_module.CHECK_RUNS = False
         children = nearby.split(classes, largest, smallest)
     finally:
         nearby_module.CHECK_RUNS = True
+        nearby_module._ALL_RUNS_UP_TO, nearby_module._LONGEST_RUN = ALL_RUNS_UP_TO, LONGEST_RUN
     if children is not None:
         assert nearby.runs.may_fit(classes, largest, smallest)
         assert nearby.split(classes, largest, smallest) == children
+
+
+def test_a_school_of_very_many_grades_has_its_short_runs_and_the_whole_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    grades = tuple(Grade(str(n), 20, 10, 24) for n in range(5))
+    s = Scenario("Plan A", grades, (Composite(("0", "1")),), teachers=5, composite_minimum=4)
+    assert len(Neighbourhood(s).runs.children) == 15  # every run of 5 grades
+    monkeypatch.setattr(nearby_module, "_ALL_RUNS_UP_TO", 4)
+    monkeypatch.setattr(nearby_module, "_LONGEST_RUN", 2)
+    runs = Neighbourhood(s).runs
+    assert sorted(runs.children) == [20] * 5 + [40] * 4 + [100]  # 1 and 2 grades, and all 5
+    # Grades 0 and 1 fit one composite class of 24 one at a time, not as a run of two.
+    one = {("0", "1"): 1, ("2",): 1, ("3",): 1, ("4",): 1}
+    assert not runs.may_fit(one, None, None)
+    assert runs.may_fit({**one, ("0", "1"): 2}, None, None)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
