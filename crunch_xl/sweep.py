@@ -82,6 +82,9 @@ class Sweep:
             kind: (*scenario.size_limits(kind), *scenario.class_range(kind))
             for kind in scenario.kinds
         }
+        #: Each sweep's answer by its caps: a planner asks the same caps again (k12-02 T+1
+        #: asks "classes of at most 29" three times, 20 ms each).
+        self._answers: dict[tuple[int | None, ...], dict[Kind, int] | None] = {}
 
     def classes(
         self,
@@ -96,6 +99,16 @@ class Sweep:
         """
         if not self.applies:
             return None
+        caps = (largest, smallest, composites)
+        if caps not in self._answers:
+            self._answers[caps] = self._classes(largest, smallest, composites)
+        found = self._answers[caps]
+        return None if found is None else dict(found)
+
+    def _classes(
+        self, largest: int | None, smallest: int | None, composites: int | None
+    ) -> dict[Kind, int] | None:
+        """Return what `classes` returns, swept anew."""
         limits: dict[Kind, tuple[int, int, int, int]] = {}
         for kind, (low, high, fewest, most) in self.limits.items():
             low = max(low, smallest or 0)

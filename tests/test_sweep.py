@@ -62,6 +62,18 @@ def test_a_triple_beside_pairs_is_carried_through_its_middle_grade() -> None:
     assert plan.measure(COMPOSITES) == fewest_composites(s, {})
 
 
+def test_the_same_caps_asked_again_give_the_same_plan_which_the_caller_may_change() -> None:
+    sweep = Sweep(NEWSLETTER)
+    first = sweep.classes(24)
+    assert first is not None
+    assert sum(n for kind, n in first.items() if len(kind) > 1) == 1
+    first.clear()  # the caller's copy: the remembered answer is untouched
+    again = sweep.classes(24)
+    assert again == Sweep(NEWSLETTER).classes(24)
+    assert again is not None and sum(again.values()) == NEWSLETTER.teachers
+    assert sweep.classes(23) is None and sweep.classes(23) is None
+
+
 def test_composites_of_grades_apart_leave_the_sweep_out() -> None:
     grades = (Grade("K", 20, 5, 20), Grade("1", 9, 5, 20), Grade("2", 9, 5, 20))
     s = Scenario("Plan A", grades, (Composite(("K", "2")),), teachers=3)
