@@ -55,9 +55,10 @@ SETTINGS: tuple[tuple[str, ...], ...] = (
 )
 #: Added to the first setting for a quick model (see solve).
 QUICK = ("-preprocess", "off")
-#: Seconds the first setting runs alone before the second racer joins (0.1 rather than 0.25
-#: since CBC keeps its rounding cuts: the whole suite 15.17 s -> 14.70 s paired, the first
-#: slow question of large-02 T-1 and k12-01 T-1, which HiGHS settles at once, half as long) ...
+#: Seconds the first setting runs alone before the second racer joins. 0.1 rather than 0.25
+#: since CBC keeps its rounding cuts: a school's first slow question, which HiGHS often settles
+#: at once, took half as long on large-02 T-1 and k12-01 T-1, and the whole suite 15.17 s ->
+#: 14.70 s paired (benchmarks/README.md, item 32) ...
 HEAD_START = 0.1
 #: ... or, on a hard model (see solve), the second racer being HiGHS.
 HARD_HEAD_START = 0.02
