@@ -130,6 +130,10 @@ class _Runs:
         self.children = children[lasts] - children[firsts]
         self.inside = before[lasts] - before[firsts]
         self.outside = numpy.array([len(kind) for kind in self.kinds]) - self.inside
+        limits = [scenario.size_limits(kind) for kind in self.kinds]
+        #: Each kind's own smallest and largest class, before any caps.
+        self.low = numpy.array([low for low, _ in limits])
+        self.high = numpy.array([high for _, high in limits])
         self._by_caps: dict[tuple[int | None, int | None], tuple[Any, Any, Any]] = {}
 
     def may_fit(self, classes: Classes, largest: int | None, smallest: int | None) -> bool:
@@ -146,9 +150,7 @@ class _Runs:
         """Return room and need per class (runs by kinds), and the kinds no class can be of."""
         key = (largest, smallest)
         if key not in self._by_caps:
-            limits = [self.scenario.size_limits(kind) for kind in self.kinds]
-            low = numpy.array([low for low, _ in limits])
-            high = numpy.array([high for _, high in limits])
+            low, high = self.low, self.high
             if smallest is not None:
                 low = numpy.maximum(low, smallest)
             if largest is not None:
@@ -184,10 +186,10 @@ class Neighbourhood:
 
         largest and smallest cap every class on top of each kind's own limits.
         """
-        minimum = self.scenario.composite_minimum
-        used = [k for k in self.kinds if classes.get(k, 0) > 0]
         if CHECK_RUNS and not self.runs.may_fit(classes, largest, smallest):
             return None
+        minimum = self.scenario.composite_minimum
+        used = [k for k in self.kinds if classes.get(k, 0) > 0]
         grade_node = {label: 4 + i for i, label in enumerate(self.labels)}
         kind_node = {k: 4 + len(self.labels) + i for i, k in enumerate(used)}
         source, sink, extra_source, extra_sink = 0, 1, 2, 3
