@@ -50,7 +50,11 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Grade:
-    """One grade: its children and the limits on its straight classes."""
+    """One grade: its children and the limits on its straight classes.
+
+    The estimates are the fewest and most children the grade might have next year (None:
+    the children number itself).
+    """
 
     label: str
     children: int
@@ -58,6 +62,20 @@ class Grade:
     largest: int
     fewest_classes: int | None = None
     most_classes: int | None = None
+    low_estimate: int | None = None
+    high_estimate: int | None = None
+
+    @property
+    def estimates(self) -> tuple[int, int]:
+        """Return the (low, high) enrolment to plan for; both are the children without one."""
+        low = self.children if self.low_estimate is None else self.low_estimate
+        high = self.children if self.high_estimate is None else self.high_estimate
+        return low, high
+
+    @property
+    def has_estimates(self) -> bool:
+        """Return whether the grade's enrolment may move (an estimate differs from it)."""
+        return self.estimates != (self.children, self.children)
 
 
 @dataclass(frozen=True)
@@ -139,14 +157,22 @@ class Scenario:
         """Return every class kind allowed: each grade's straight class, then each composite."""
         return [(grade.label,) for grade in self.grades] + [c.grades for c in self.composites]
 
+    @property
+    def has_estimates(self) -> bool:
+        """Return whether some grade's enrolment is given as a range."""
+        return any(grade.has_estimates for grade in self.grades)
+
 
 @dataclass(frozen=True)
 class SchoolClass:
-    """One class of an option: its name, kind and children of each grade."""
+    """One class of an option: its name, kind, children of each grade and its largest size."""
 
     name: str
     kind: Kind
     counts: dict[str, int]
+    #: The most children this class may have: its grade's largest class, or the composite's
+    #: own or derived one (SPEC rules 2-3).
+    largest: int
 
     @property
     def size(self) -> int:
@@ -154,9 +180,27 @@ class SchoolClass:
         return sum(self.counts.values())
 
     @property
+    def spare(self) -> int:
+        """Return the places left in the class before it reaches its largest size."""
+        return self.largest - self.size
+
+    @property
+    def is_full(self) -> bool:
+        """Return whether the class has no place left."""
+        return self.spare <= 0
+
+    @property
     def is_composite(self) -> bool:
         """Return whether the class mixes two or more grades."""
         return len(self.kind) > 1
+
+
+@dataclass(frozen=True)
+class Room:
+    """How many children a grade could lose or gain with an option's classes (SPEC: headroom)."""
+
+    fewer: int
+    more: int
 
 
 @dataclass
@@ -167,13 +211,26 @@ class Option:
     classes: list[SchoolClass]
     #: True when the planner proved this option best for its purpose (option 1: best overall).
     proven: bool = True
-    #: Why this option is offered, in words ("Best", "1 more composite for classes of at most 24").
+    #: Why this option is offered and how it differs from option 1, in words.
     reason: str = ""
+    #: True when the option ties option 1 on every measure of the ranking.
+    equally_good: bool = False
+    #: Each grade's room with these classes (re-split), every other grade unchanged.
+    headroom: dict[str, Room] = field(default_factory=dict)
+    #: Whether the classes hold every enrolment within the estimates (None: none given).
+    covers_estimates: bool | None = None
+    #: True for the best structure that covers the estimates.
+    best_covering: bool = False
 
     @property
     def composites(self) -> int:
         """Return the number of composite classes."""
         return sum(1 for c in self.classes if c.is_composite)
+
+    @property
+    def spare(self) -> int:
+        """Return the places left in the fullest class, each class against its own limit."""
+        return min(c.spare for c in self.classes)
 
     @property
     def largest(self) -> int:
@@ -210,19 +267,29 @@ class Option:
         return sum(1 for c in self.classes if c.counts.get(label, 0) > 0)
 
 
+class Repair(StrEnum):
+    """What a suggested change changes (SPEC section 3, a suggestion's `field`)."""
+
+    TEACHERS = "teachers"
+    USE_EVERY_TEACHER = "use every teacher"
+    COMPOSITE_MINIMUM = "composite minimum"
+    SMALLEST_CLASS = "smallest class"
+    LARGEST_CLASS = "largest class"
+    ALLOW_COMPOSITE = "allow composite"
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """One single change that makes an infeasible scenario solvable (SPEC section 3)."""
 
     text: str
-    #: One of: teachers, use every teacher, composite minimum, smallest class, largest class,
-    #: allow composite.
-    field: str
+    field: Repair
+    #: The grade or composite changed ("2", "K/1"), the composite allowed, or None.
     target: str | None
     value: int | bool | None
     #: What option 1 looks like after the change (None when not worked out).
     composites: int | None = None
-    largest: int | None = None
+    spare: int | None = None
 
 
 @dataclass
@@ -239,6 +306,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     #: The scenario as read (None when the sheet was invalid).
     scenario: Scenario | None = None
+    #: When the estimates cannot all be covered by one structure, why (else "").
+    estimates_message: str = ""
 
 
 @dataclass

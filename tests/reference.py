@@ -27,6 +27,7 @@ class Measures:
     """The measures of one allocation (SPEC section 1)."""
 
     composites: int
+    spare: int
     largest: int
     smallest: int
     spread: int
@@ -37,12 +38,12 @@ class Measures:
         return self.largest - self.smallest
 
 
-def ranking_key(measures: Measures, priority: Priority) -> tuple[int, int, int]:
+def ranking_key(measures: Measures, priority: Priority) -> tuple[int, ...]:
     """Return the measures in the order the priority ranks them (smaller is better)."""
     if priority is Priority.FEWEST_COMPOSITES:
-        return measures.composites, measures.largest, measures.spread
+        return measures.composites, -measures.spare, measures.spread, measures.largest
     if priority is Priority.SMALLEST_CLASSES:
-        return measures.largest, measures.composites, measures.spread
+        return -measures.spare, measures.composites, measures.spread, measures.largest
     return measures.range, measures.composites, measures.spread
 
 
@@ -75,10 +76,11 @@ def count_limits(scenario: Scenario, kind: Kind) -> tuple[int, int | None]:
     return composite.fewest_classes or 0, composite.most_classes
 
 
-def measures_of(classes: Iterable[Placed]) -> Measures:
+def measures_of(scenario: Scenario, classes: Iterable[Placed]) -> Measures:
     """Return the measures of an allocation given as (kind, children per grade) classes."""
     classes = list(classes)
     sizes = [sum(counts) for _, counts in classes]
+    limits = [size_limits(scenario, kind)[1] for kind, _ in classes]
     holding: dict[str, list[int]] = {}
     for (kind, counts), size in zip(classes, sizes, strict=True):
         for label, count in zip(kind, counts, strict=True):
@@ -86,6 +88,7 @@ def measures_of(classes: Iterable[Placed]) -> Measures:
                 holding.setdefault(label, []).append(size)
     return Measures(
         composites=sum(1 for kind, _ in classes if len(kind) > 1),
+        spare=min(limit - size for limit, size in zip(limits, sizes, strict=True)),
         largest=max(sizes),
         smallest=min(sizes),
         spread=max((max(s) - min(s) for s in holding.values()), default=0),
@@ -220,9 +223,10 @@ def allocations(scenario: Scenario, counts: dict[Kind, int]) -> Iterator[list[Pl
     yield from extend(0, dict(children), [], None)
 
 
-#: What some classes contribute to the measures: their largest and smallest size and, for
-#: each grade in scenario order, the largest and smallest of them holding it (None: none does).
-_Summary = tuple[int, int, tuple[tuple[int, int] | None, ...]]
+#: What some classes contribute to the measures: their largest and smallest size, the fewest
+#: places left in any of them and, for each grade in scenario order, the largest and smallest
+#: of them holding it (None: none does).
+_Summary = tuple[int, int, int, tuple[tuple[int, int] | None, ...]]
 
 
 def reachable(scenario: Scenario, counts: dict[Kind, int]) -> set[Measures]:
@@ -257,7 +261,8 @@ def reachable(scenario: Scenario, counts: dict[Kind, int]) -> set[Measures]:
     def rest(i: int, left: tuple[int, ...]) -> frozenset[_Summary]:
         """Return what slots i, i+1, ... can contribute while placing exactly `left`."""
         if i == len(slots):
-            return frozenset({(0, 10**9, (None,) * len(labels))}) if not any(left) else frozenset()
+            empty = (0, 10**9, 10**9, (None,) * len(labels))
+            return frozenset({empty}) if not any(left) else frozenset()
         if (i, left) in memo:
             return memo[i, left]
         kind = slots[i]
@@ -276,7 +281,7 @@ def reachable(scenario: Scenario, counts: dict[Kind, int]) -> set[Measures]:
             after = list(left)
             for g, count in zip(where, class_counts, strict=True):
                 after[g] -= count
-            for big, small, grades in rest(i + 1, tuple(after)):
+            for big, small, spare, grades in rest(i + 1, tuple(after)):
                 merged = list(grades)
                 for g, count in zip(where, class_counts, strict=True):
                     if count > 0:
@@ -284,7 +289,9 @@ def reachable(scenario: Scenario, counts: dict[Kind, int]) -> set[Measures]:
                         merged[g] = (
                             (size, size) if old is None else (max(old[0], size), min(old[1], size))
                         )
-                found.add((max(big, size), min(small, size), tuple(merged)))
+                found.add(
+                    (max(big, size), min(small, size), min(spare, largest - size), tuple(merged))
+                )
         memo[i, left] = frozenset(found)
         return memo[i, left]
 
@@ -295,11 +302,12 @@ def reachable(scenario: Scenario, counts: dict[Kind, int]) -> set[Measures]:
     return {
         Measures(
             composites,
+            spare,
             big,
             small,
             max((most - least for most, least in filter(None, grades)), default=0),
         )
-        for big, small, grades in rest(0, children)
+        for big, small, spare, grades in rest(0, children)
     }
 
 
@@ -330,16 +338,17 @@ class Reference:
         return min(ranking_key(m, priority) for m in found)
 
     def best_balance(self, structure: Structure) -> tuple[int, int]:
-        """Return the least (largest, spread) of the structure's allocations, in that order."""
-        return min((m.largest, m.spread) for m in self.outcomes[structure])
+        """Return the best (spare, spread) of the structure's allocations: the most spare,
+        then the smallest spread (as (-spare, spread), smaller first)."""
+        return min((-m.spare, m.spread) for m in self.outcomes[structure])
 
     def frontier(self) -> list[tuple[int, int]]:
-        """Return the (composites, largest) pairs no allocation beats on both, by composites."""
-        pairs = {(m.composites, m.largest) for m in self.all_measures}
+        """Return the (composites, spare) pairs no allocation beats on both, by composites."""
+        pairs = {(m.composites, m.spare) for m in self.all_measures}
         return sorted(
-            (c, big)
-            for c, big in pairs
-            if not any((c2 <= c and b2 <= big) and (c2, b2) != (c, big) for c2, b2 in pairs)
+            (c, spare)
+            for c, spare in pairs
+            if not any((c2 <= c and s2 >= spare) and (c2, s2) != (c, spare) for c2, s2 in pairs)
         )
 
 
@@ -359,7 +368,8 @@ def brute_force_slowly(scenario: Scenario) -> Reference:
     outcomes: dict[Structure, set[Measures]] = {}
     for counts in structures(scenario):
         for allocation in allocations(scenario, counts):
-            outcomes.setdefault(structure_of(allocation), set()).add(measures_of(allocation))
+            measures = measures_of(scenario, allocation)
+            outcomes.setdefault(structure_of(allocation), set()).add(measures)
     return Reference({s: frozenset(found) for s, found in outcomes.items()})
 
 

@@ -1,0 +1,282 @@
+"""The counting model in PuLP: the rules of SPEC section 1, one named row family each.
+
+Variables: `classes[kind]`, the classes of each kind (whole), and `children[kind][grade]`, the
+children of a grade in that kind (continuous: once the class counts are whole, placing the
+children is a flow with whole-number limits, whose answer is whole whenever there is one; the
+planner splits the children itself, flows.py). Rows, each family named after its rule:
+
+- every_child_placed_G:        each grade's children add up to its number;
+- smallest_class_K, largest_class_K: a kind's total lies within its sizes times its classes;
+- composite_minimum_K_G:       each grade of a composite has the minimum in every class;
+- teachers / at_least_one_class: classes equal the teachers (or at most, and at least one);
+- classes_for_grades_I_J:      the classes holding a run of grades can hold its children,
+                               rounded up (implied by the rest; it makes the solver faster).
+
+A question adds its caps: fewer composites, more spare, a smaller largest or larger smallest
+class (bounds on every kind's total), structures that are excluded, and copies of the children
+at the high and low estimates (see flows.py on why two copies decide it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pulp
+
+from crunch_xl.model import Kind
+from crunch_xl.planner.ranking import Caps
+from crunch_xl.planner.school import School, Structure
+
+
+class Objective(StrEnum):
+    """What a question minimises."""
+
+    #: The composites: also asked of a plain "is there one?" (a bound to prove against
+    #: settles impossible questions far faster than no objective).
+    COMPOSITES = "composites"
+    FEWEST_CLASSES = "fewest classes"
+    MOST_CLASSES = "most classes"
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """The low and high enrolment of each grade (equal to its children where none is given)."""
+
+    low: Mapping[str, int]
+    high: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question about the allocations of a school: caps, exclusions, what to minimise."""
+
+    caps: Caps = field(default_factory=Caps)
+    exclude: frozenset[Structure] = frozenset()
+    objective: Objective = Objective.COMPOSITES
+    #: The allocation's classes must also hold every enrolment within these estimates.
+    cover: Estimates | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A question's model: the PuLP problem and the variable counting each kind's classes."""
+
+    problem: pulp.LpProblem
+    classes: dict[Kind, pulp.LpVariable]
+
+    def structure(self, school: School, values: Mapping[str, float]) -> Structure:
+        """Return the structure in a solver's answer."""
+        counts = {kind: round(values.get(var.name, 0.0)) for kind, var in self.classes.items()}
+        return school.structure(counts)
+
+    def write(self, path: Path) -> None:
+        """Write the model as an LP file, to be read by anyone who wants to see it."""
+        self.problem.writeLP(str(path))
+
+
+def boxes(school: School, caps: Caps) -> dict[Kind, tuple[int, int]]:
+    """Return each usable kind's class sizes (smallest, largest) under the caps."""
+    found = {}
+    for kind in school.usable:
+        smallest, largest = school.limits[kind]
+        if caps.spare is not None:
+            largest -= caps.spare
+        if caps.largest is not None:
+            largest = min(largest, caps.largest)
+        if caps.smallest is not None:
+            smallest = max(smallest, caps.smallest)
+        found[kind] = (smallest, largest)
+    return found
+
+
+def build(school: School, question: Question) -> Model | None:
+    """Return the model of a question (None: some kind must run more classes than it can).
+
+    Spread and range caps are not rows of the model: the search asks a range as one window of
+    sizes at a time, and measures spreads itself (search.py).
+    """
+    if question.caps.spread is not None or question.caps.range is not None:
+        raise ValueError("spread and range caps are not asked of the solver")
+    for kind in school.kinds:
+        fewest, most = school.counts[kind]
+        if fewest > most:
+            return None
+    if not school.usable:
+        return None  # no class of any kind can be formed, and a plan has at least one
+    problem = pulp.LpProblem("classes", pulp.LpMinimize)
+    names = _Names(school)
+    sizes = boxes(school, question.caps)
+    classes = {
+        kind: problem.add_variable(
+            f"classes_{names.kind(kind)}", *school.counts[kind], cat=pulp.LpInteger
+        )
+        for kind in school.usable
+    }
+    _placement(problem, school, names, classes, sizes, "", school.children)
+    _teachers(problem, school, classes)
+    _runs(problem, school, names, classes, sizes)
+    caps = question.caps
+    composites = pulp.lpSum(var for kind, var in classes.items() if len(kind) > 1)
+    if caps.composites is not None:
+        problem += composites <= caps.composites, "composites_cap"
+    for index, structure in enumerate(sorted(question.exclude)):
+        _exclude(problem, school, names, classes, structure, index)
+    if question.cover is not None:
+        limits = {kind: school.limits[kind] for kind in classes}
+        high = {label: (count, None) for label, count in question.cover.high.items()}
+        low = {label: (0, count) for label, count in question.cover.low.items()}
+        _placement(problem, school, names, classes, limits, "high_", high)
+        _placement(problem, school, names, classes, limits, "low_", low)
+    if question.objective is Objective.COMPOSITES:
+        problem += composites
+    elif question.objective is Objective.FEWEST_CLASSES:
+        problem += pulp.lpSum(classes.values())
+    else:
+        problem.sense = pulp.LpMaximize
+        problem += pulp.lpSum(classes.values())
+    return Model(problem, classes)
+
+
+class _Names:
+    """Readable, solver-safe names: grade labels may hold any character."""
+
+    def __init__(self, school: School) -> None:
+        self._grades = {label: f"g{i}_{_safe(label)}" for i, label in enumerate(school.labels)}
+        self._kinds = {kind: f"k{i}_{_safe('_'.join(kind))}" for i, kind in enumerate(school.kinds)}
+
+    def grade(self, label: str) -> str:
+        return self._grades[label]
+
+    def kind(self, kind: Kind) -> str:
+        return self._kinds[kind]
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in text)
+
+
+def _placement(
+    problem: pulp.LpProblem,
+    school: School,
+    names: _Names,
+    classes: Mapping[Kind, pulp.LpVariable],
+    sizes: Mapping[Kind, tuple[int, int]],
+    prefix: str,
+    children: Mapping[str, int] | Mapping[str, tuple[int, int | None]],
+) -> dict[Kind, pulp.LpAffineExpression]:
+    """Add one placement of the children into the classes; return each kind's total.
+
+    children is each grade's number, or (at least, at most) for the estimate copies.
+    """
+    parts: dict[Kind, dict[str, pulp.LpVariable]] = {}
+    for kind, count in classes.items():
+        name = names.kind(kind)
+        parts[kind] = {
+            label: problem.add_variable(f"{prefix}children_{name}_{names.grade(label)}", 0)
+            for label in kind
+        }
+        total = pulp.lpSum(parts[kind].values())
+        smallest, largest = sizes[kind]
+        problem += total >= smallest * count, f"{prefix}smallest_class_{name}"
+        problem += total <= largest * count, f"{prefix}largest_class_{name}"
+        if len(kind) > 1:
+            for label, var in parts[kind].items():
+                row = f"{prefix}composite_minimum_{name}_{names.grade(label)}"
+                problem += var >= school.minimum * count, row
+    for label in school.labels:
+        placed = pulp.lpSum(parts[kind][label] for kind in classes if label in kind)
+        wanted = children[label]
+        row = f"{prefix}every_child_placed_{names.grade(label)}"
+        if isinstance(wanted, int):
+            problem += placed == wanted, row
+        else:
+            low, high = wanted
+            if low:
+                problem += placed >= low, row
+            if high is not None:
+                problem += placed <= high, f"{row}_at_most"
+    return {kind: pulp.lpSum(parts[kind].values()) for kind in classes}
+
+
+def _teachers(
+    problem: pulp.LpProblem, school: School, classes: Mapping[Kind, pulp.LpVariable]
+) -> None:
+    total = pulp.lpSum(classes.values())
+    if school.every_teacher:
+        problem += total == school.teachers, "teachers"
+    else:
+        problem += total <= school.teachers, "teachers"
+        problem += total >= 1, "at_least_one_class"
+
+
+def _runs(
+    problem: pulp.LpProblem,
+    school: School,
+    names: _Names,
+    classes: Mapping[Kind, pulp.LpVariable],
+    sizes: Mapping[Kind, tuple[int, int]],
+) -> None:
+    """Add: the classes holding a run of consecutive grades number at least its children over
+    the most of them one class can take, rounded up.
+
+    A class takes at most its largest size of the run's children, less the composite minimum
+    for each of its grades outside the run. The solver's relaxation lets a composite serve
+    two grades with a fraction of a class each; these rows say what it misses.
+    """
+    labels = school.labels
+    for first in range(len(labels)):
+        for last in range(first, len(labels)):
+            run = set(labels[first : last + 1])
+            children = sum(school.children[label] for label in run)
+            if children == 0:
+                continue
+            shares = {
+                kind: sizes[kind][1] - school.minimum * len(set(kind) - run)
+                for kind in classes
+                if run & set(kind)
+            }
+            taking = [kind for kind, share in shares.items() if share > 0]
+            if not taking:
+                continue
+            least = -(-children // max(shares[kind] for kind in taking))
+            name = f"classes_for_grades_{names.grade(labels[first])}_{names.grade(labels[last])}"
+            problem += pulp.lpSum(classes[kind] for kind in taking) >= least, name
+
+
+def _exclude(
+    problem: pulp.LpProblem,
+    school: School,
+    names: _Names,
+    classes: Mapping[Kind, pulp.LpVariable],
+    structure: Structure,
+    index: int,
+) -> None:
+    """Forbid a structure: some kind runs more classes than it does there, or fewer.
+
+    Where every teacher is used, the classes add up to the teachers either way, so an
+    allocation of another structure runs more classes of some kind: one binary per kind.
+    Otherwise a kind may also run fewer. A structure no allocation can have needs nothing.
+    """
+    counts = dict(structure)
+    if any(kind not in classes for kind in counts):
+        return
+    ways = []
+    for kind, var in classes.items():
+        count = counts.get(kind, 0)
+        fewest, most = school.counts[kind]
+        tag = f"{index}_{names.kind(kind)}"
+        if count < most:
+            more = problem.add_variable(f"other_than_{tag}_more", cat=pulp.LpBinary)
+            problem += var >= (count + 1) * more, f"other_than_{tag}_more_classes"
+            ways.append(more)
+        if not school.every_teacher and count > fewest:
+            fewer = problem.add_variable(f"other_than_{tag}_fewer", cat=pulp.LpBinary)
+            problem += (
+                var <= count - 1 + (most - count + 1) * (1 - fewer),
+                (f"other_than_{tag}_fewer_classes"),
+            )
+            ways.append(fewer)
+    problem += pulp.lpSum(ways) >= 1, f"other_than_{index}"

@@ -1,0 +1,342 @@
+"""The lexicographic search: questions to the solver, answered, remembered, within a deadline.
+
+Every question the solver gets is "is there an allocation whose classes keep these sizes, with
+at most so many composites, of a structure not excluded?" (the solver also minimises the
+composites, which makes impossible questions quick to prove). A range cap is asked as one such
+question per window of sizes [a, a + range]. The solver only ever names a structure; what a
+structure can reach is worked out here, exactly, with flows and splits.py.
+
+`Search.best` ranks allocations by a ranking in two parts:
+- its *head* (every measure before the spread: composites, spare, range) is settled by the
+  solver, one measure after the other. A composites stage asks for the fewest directly; any
+  other improves step by step, asking for a structure better than the best so far (each
+  found is measured at its best, which often jumps further) until the answer is "none";
+- its *tail* (the spread and what follows) is settled by listing every structure that
+  reaches the head's best values, asking again with the ones found excluded until the answer
+  is "none", and measuring each exactly. These are few (one to a handful), and a spread is
+  far quicker to measure for one structure than to prove over all of them.
+So the result never depends on which structure a solver happened to name: every structure
+that could be best is known, and equals are ordered by the school's tie rule
+(School.tie_key).
+
+Answers are remembered for the scenario: a question a structure already found answers needs no
+solver, and one whose caps are at least as tight as a question proven impossible is impossible
+too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulp
+
+from crunch_xl.planner.flows import Transport
+from crunch_xl.planner.formulation import Estimates, Question, build
+from crunch_xl.planner.ranking import Caps, Measure
+from crunch_xl.planner.school import Allocation, Measures, School, Structure
+from crunch_xl.planner.solvers.base import Answer, Backend, Outcome
+from crunch_xl.planner.splits import Values, best_split, fits, least_range, most_spare, whole_values
+
+
+class OutOfTime(Exception):
+    """The time limit ran out before a question was settled."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """What `Search.best` found: every structure reaching the best values of the ranking's
+    head, with rule 1's values, ranked (the first is the best); and whether it is proven.
+
+    `caps` are the caps asked for: each structure is shown split at its best within them.
+    """
+
+    structures: list[tuple[Structure, Values]]
+    caps: Caps
+    proven: bool
+
+    @property
+    def first(self) -> Structure:
+        """Return the best structure."""
+        return self.structures[0][0]
+
+
+@dataclass(frozen=True)
+class _Proven:
+    """A question proven to have no answer."""
+
+    caps: Caps
+    exclude: frozenset[Structure]
+    cover: Estimates | None
+
+
+@dataclass
+class Search:
+    """Answers questions about one school within one deadline."""
+
+    school: School
+    solver: Backend
+    order: tuple[Measure, ...]
+    deadline: float
+    #: Where to write each model asked, as an LP file (None: nowhere).
+    models: Path | None = None
+    solves: int = 0
+    _known: list[Structure] = field(default_factory=list)
+    _impossible: list[_Proven] = field(default_factory=list)
+    _splits: dict[tuple[Structure, Caps], Allocation | None] = field(default_factory=dict)
+    _values: dict[tuple[Structure, Caps], Values | None] = field(default_factory=dict)
+
+    # -- what one structure can reach -------------------------------------------------------
+
+    def split(self, structure: Structure, caps: Caps) -> Allocation | None:
+        """Return the structure's split by the rule of splits.py within the caps."""
+        key = (structure, caps)
+        if key not in self._splits:
+            self._splits[key] = best_split(self.school, structure, caps, self.order, self._solve)
+        return self._splits[key]
+
+    def values(self, structure: Structure, caps: Caps) -> Values | None:
+        """Return the best values of the split order's measures the structure reaches."""
+        key = (structure, caps)
+        if key not in self._values:
+            found = whole_values(self.school, structure, caps, self.order, self._solve)
+            self._values[key] = found
+        return self._values[key]
+
+    def measures(self, allocation: Allocation) -> Measures:
+        """Return an allocation's measures."""
+        return self.school.measures(allocation)
+
+    def composites(self, structure: Structure) -> int:
+        """Return the composite classes of a structure."""
+        return sum(count for kind, count in structure if len(kind) > 1)
+
+    def head(self, structure: Structure, caps: Caps, measure: Measure) -> int | None:
+        """Return the best value of a head measure the structure reaches within the caps."""
+        if measure is Measure.COMPOSITES:
+            return self.composites(structure)
+        if measure is Measure.SPARE:
+            return most_spare(self.school, structure, caps)
+        if measure is Measure.RANGE:
+            reached = least_range(self.school, structure, caps)
+            return None if reached is None else reached[0]
+        raise ValueError(f"{measure} is not settled by the solver")
+
+    def keeps(self, structure: Structure, question: Question) -> bool:
+        """Return whether some split of the structure answers the question."""
+        caps = question.caps
+        if structure in question.exclude:
+            return False
+        if caps.composites is not None and self.composites(structure) > caps.composites:
+            return False
+        if caps.range is not None:
+            reached = least_range(self.school, structure, caps)
+            if reached is None or reached[0] > caps.range:
+                return False
+        elif not fits(self.school, structure, caps):
+            return False
+        return question.cover is None or self.covers(structure, question.cover)
+
+    def covers(self, structure: Structure, estimates: Estimates) -> bool:
+        """Return whether the structure's classes hold every enrolment within the estimates."""
+        transport = Transport(structure, self.school.minimum)
+        totals = {
+            kind: (self.school.limits[kind][0] * n, self.school.limits[kind][1] * n)
+            for kind, n in structure
+        }
+        top = {label: (count, 10**9) for label, count in estimates.high.items()}
+        bottom = {label: (0, count) for label, count in estimates.low.items()}
+        return transport.split(top, totals) is not None and (
+            transport.split(bottom, totals) is not None
+        )
+
+    # -- single questions -------------------------------------------------------------------
+
+    def ask(self, question: Question, *, fewest: bool = False) -> Structure | None:
+        """Return a structure answering the question (None: proven that none exists).
+
+        With fewest, the structure has the fewest composites within the caps (the solver
+        proves it); otherwise any will do, and one already found is used when it keeps the
+        caps. Raises OutOfTime when the deadline passes first.
+        """
+        if self._proven_impossible(question):
+            return None
+        if not fewest:
+            for structure in self._known:
+                if self.keeps(structure, question):
+                    return structure
+        caps = question.caps
+        if caps.range is None:
+            return self._solve_question(question)
+        found: Structure | None = None
+        for start in self._window_starts(caps):
+            window = Caps(
+                composites=caps.composites,
+                spare=caps.spare,
+                largest=min(start + caps.range, caps.largest or start + caps.range),
+                smallest=max(start, caps.smallest or start),
+            )
+            answer = self.ask(
+                Question(window, question.exclude, cover=question.cover), fewest=fewest
+            )
+            if answer is None:
+                continue
+            if not fewest:
+                return answer
+            if found is None or self.composites(answer) < self.composites(found):
+                found = answer
+        if found is None:
+            self._remember_impossible(question)
+        return found
+
+    def _window_starts(self, caps: Caps) -> list[int]:
+        """Return the smallest class sizes a window [a, a + range] holding every class can
+        start at, given the caps.
+
+        Some number of classes (the teachers, or up to them where not every teacher must be
+        used) has its average class size within the window, which leaves few starts.
+        """
+        assert caps.range is not None
+        usable = self.school.usable
+        if not usable:
+            return []
+        low = min(self.school.limits[kind][0] for kind in usable)
+        high = max(self.school.limits[kind][1] for kind in usable)
+        if caps.smallest is not None:
+            low = max(low, caps.smallest)
+        if caps.largest is not None:
+            high = min(high, caps.largest)
+        total = sum(self.school.children.values())
+        teachers = self.school.teachers
+        counts = [teachers] if self.school.every_teacher else range(1, teachers + 1)
+        return [
+            start
+            for start in range(low, high - caps.range + 1)
+            if any(start * count <= total <= (start + caps.range) * count for count in counts)
+        ]
+
+    def _solve_question(self, question: Question) -> Structure | None:
+        """Return the solver's answer to a question without a range cap."""
+        model = build(self.school, question)
+        if model is None:
+            self._remember_impossible(question)
+            return None
+        answer = self._solve(model.problem)
+        if answer.outcome is Outcome.INFEASIBLE:
+            self._remember_impossible(question)
+            return None
+        if answer.outcome is not Outcome.OPTIMAL:
+            raise OutOfTime
+        structure = model.structure(self.school, answer.values)
+        if not self.keeps(structure, question):
+            raise RuntimeError(f"the solver named {structure}, which does not keep its caps")
+        if structure not in self._known:
+            self._known.append(structure)
+        return structure
+
+    def _solve(self, problem: pulp.LpProblem) -> Answer:
+        """Return the solver's answer within what is left of the time limit."""
+        remaining = self.deadline - time.perf_counter()
+        if remaining <= 0:
+            raise OutOfTime
+        self.solves += 1
+        if self.models is not None:
+            self.models.mkdir(parents=True, exist_ok=True)
+            problem.writeLP(str(self.models / f"{self.solves:03d}-{problem.name}.lp"))
+        return self.solver.solve(problem, remaining)
+
+    def _proven_impossible(self, question: Question) -> bool:
+        return any(
+            proven.cover == question.cover
+            and question.exclude >= proven.exclude
+            and question.caps.at_least_as_tight(proven.caps)
+            for proven in self._impossible
+        )
+
+    def _remember_impossible(self, question: Question) -> None:
+        self._impossible.append(_Proven(question.caps, question.exclude, question.cover))
+
+    # -- lexicographic search ---------------------------------------------------------------
+
+    def best(
+        self,
+        ranking: Sequence[Measure],
+        caps: Caps | None = None,
+        exclude: frozenset[Structure] = frozenset(),
+        cover: Estimates | None = None,
+        *,
+        complete: bool = True,
+    ) -> Ranked | None:
+        """Return the structures best by the ranking within the caps (None: there is none).
+
+        Every structure reaching the best values of the ranking's head is returned, ranked by
+        the whole ranking (each measured at its best within the caps given), then the tie
+        rule; so the result is the same however the search got there. Without complete, only
+        the head is proven, and one structure reaching it returned.
+        """
+        base = caps or Caps()
+        caps = base
+        incumbent: Structure | None = None
+        try:
+            for measure in _head(ranking):
+                if measure is Measure.COMPOSITES or incumbent is None:
+                    fewest = measure is Measure.COMPOSITES
+                    incumbent = self.ask(Question(caps, exclude, cover=cover), fewest=fewest)
+                    if incumbent is None:
+                        return None
+                value = self.head(incumbent, caps, measure)
+                assert value is not None
+                if measure is not Measure.COMPOSITES:
+                    while True:
+                        better = caps.at(measure, measure.better(value))
+                        found = self.ask(Question(better, exclude, cover=cover))
+                        if found is None:
+                            break
+                        incumbent = found
+                        value = self.head(found, better, measure)
+                        assert value is not None
+                caps = caps.at(measure, value)
+        except OutOfTime:
+            if incumbent is None:
+                raise
+            return self._ranked([incumbent], ranking, base, proven=False)
+        assert incumbent is not None, "a ranking has at least one measure"
+        if not complete:
+            return self._ranked([incumbent], ranking, base, proven=True)
+        found = [incumbent]
+        proven = True
+        try:
+            while True:
+                other = self.ask(Question(caps, exclude | set(found), cover=cover))
+                if other is None:
+                    break
+                found.append(other)
+        except OutOfTime:
+            proven = False
+        return self._ranked(found, ranking, base, proven)
+
+    def _ranked(
+        self, found: list[Structure], ranking: Sequence[Measure], caps: Caps, proven: bool
+    ) -> Ranked:
+        """Return the structures ranked by the whole ranking, then the tie rule."""
+        entries = []
+        for structure in found:
+            values = self.values(structure, caps)
+            assert values is not None, "a structure found keeps the caps"
+            values = {**values, Measure.COMPOSITES: self.composites(structure)}
+            key = tuple(measure.key(values[measure]) for measure in ranking)
+            entries.append((key, self.school.tie_key(structure), structure, values))
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        return Ranked([(structure, values) for _, _, structure, values in entries], caps, proven)
+
+
+def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:
+    """Return the measures of a ranking the solver settles: those before the spread."""
+    head = []
+    for measure in ranking:
+        if measure is Measure.SPREAD:
+            break
+        head.append(measure)
+    return tuple(head)

@@ -1,0 +1,123 @@
+"""HiGHS, in this process through highspy: no process to start, no files to write."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pulp
+
+from crunch_xl.planner.solvers.base import OBJECTIVE_GAP, Answer, Outcome
+
+try:
+    import highspy
+except ImportError:  # pragma: no cover - highspy is a dependency; kept for odd installs
+    highspy = None
+
+_FIRST = threading.Lock()
+_started = False
+
+
+class Highs:
+    """The HiGHS MIP solver, run in this process on one thread."""
+
+    name: ClassVar[str] = "highs"
+
+    @classmethod
+    def available(cls) -> bool:
+        """Return whether highspy imports."""
+        return highspy is not None
+
+    def solve(self, problem: pulp.LpProblem, seconds: float) -> Answer:
+        """Return the answer to the model within about `seconds`."""
+        if highspy is None:
+            return Answer(Outcome.UNKNOWN)
+        solver = _new_solver()
+        solver.setOptionValue("time_limit", max(float(seconds), 0.01))
+        solver.setOptionValue("mip_abs_gap", OBJECTIVE_GAP)
+        names = _pass_model(solver, problem)
+        solver.run()
+        status = solver.getModelStatus()
+        statuses = highspy.HighsModelStatus
+        if status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
+            # The planner's models are bounded: every variable has finite bounds.
+            return Answer(Outcome.INFEASIBLE)
+        has_solution = solver.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+        if not has_solution:
+            return Answer(Outcome.UNKNOWN)
+        values = dict(zip(names, solver.getSolution().col_value, strict=True))
+        outcome = Outcome.OPTIMAL if status == statuses.kOptimal else Outcome.FEASIBLE
+        return Answer(outcome, values)
+
+
+def _new_solver() -> highspy.Highs:
+    """Return a silent HiGHS on one thread (its first creation prints a banner: hidden)."""
+    global _started
+    with _FIRST:
+        context = contextlib.nullcontext() if _started else _hidden_stdout()
+        with context:
+            solver = highspy.Highs()
+            solver.setOptionValue("output_flag", False)
+            # One thread: the planner's questions are small, and HiGHS keeps one thread
+            # count for the whole process.
+            solver.setOptionValue("threads", 1)
+        _started = True
+    return solver
+
+
+@contextlib.contextmanager
+def _hidden_stdout() -> Iterator[None]:
+    """Hide what is written to the process's standard output (file descriptor 1)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _pass_model(solver: highspy.Highs, problem: pulp.LpProblem) -> list[str]:
+    """Give HiGHS the model in one call; return the column names in HiGHS's order."""
+    variables = problem.variables()
+    column = {var.name: index for index, var in enumerate(variables)}
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(variables)
+    lp.num_row_ = len(problem.constraints)
+    infinity = highspy.kHighsInf
+    sense = -1 if problem.sense == pulp.LpMaximize else 1
+    objective = problem.objective or {}
+    lp.col_cost_ = [sense * objective.get(var, 0.0) for var in variables]
+    lp.col_lower_ = [-infinity if v.lowBound is None else v.lowBound for v in variables]
+    lp.col_upper_ = [infinity if v.upBound is None else v.upBound for v in variables]
+    starts, indices, coefficients = [0], [], []
+    lower, upper = [], []
+    for constraint in problem.constraints.values():
+        for var, coefficient in constraint.items():
+            if coefficient:
+                indices.append(column[var.name])
+                coefficients.append(coefficient)
+        starts.append(len(indices))
+        low, high = constraint.getLb(), constraint.getUb()
+        lower.append(-infinity if low is None else low)
+        upper.append(infinity if high is None else high)
+    lp.row_lower_ = lower
+    lp.row_upper_ = upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = starts
+    lp.a_matrix_.index_ = indices
+    lp.a_matrix_.value_ = coefficients
+    integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+    lp.integrality_ = [integer if v.cat == pulp.LpInteger else continuous for v in variables]
+    solver.passModel(lp)
+    return [var.name for var in variables]
