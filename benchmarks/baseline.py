@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pulp
 
-from crunch_xl.cbc import bundled_cbc
+from pulp.apis import coin_api
 from crunch_xl.model import Kind, Option, Scenario, SchoolClass, Status
 
 #: The appendix's "big number" for switching the composite minimum off in unused classes.
@@ -161,7 +161,7 @@ def _solve(
 ) -> _Solve:
     """Return one run of the bundled CBC on the model with one kind's weights raised (or none)."""
     problem, y, x = _build_model(scenario, classes, heavy)
-    problem.solve(bundled_cbc(timeLimit=time_limit))
+    problem.solve(bundled_cbc(time_limit))
     if problem.status == pulp.LpStatusInfeasible:
         return _Solve(Status.INFEASIBLE, False, [])
     if problem.status != pulp.LpStatusOptimal:
@@ -240,7 +240,8 @@ def _as_option(
     for kind, counts in ordered:
         letter = _letter(letters.get(kind, 0))
         letters[kind] = letters.get(kind, 0) + 1
-        named.append(SchoolClass(f"{'/'.join(kind)} {letter}", kind, dict(counts)))
+        largest = scenario.size_limits(kind)[1]
+        named.append(SchoolClass(f"{'/'.join(kind)} {letter}", kind, dict(counts), largest))
     return Option(rank=rank, classes=named, proven=False, reason=reason)
 
 
@@ -294,3 +295,10 @@ def baseline(
         result.options.append(_as_option(scenario, run.classes, len(result.options) + 1, reason))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def bundled_cbc(time_limit: float) -> pulp.LpSolver:
+    """Return the CBC program bundled with PuLP, silent, with a time limit per solve."""
+    return pulp.COIN_CMD(
+        path=coin_api.PULP_CBC_CMD.pulp_cbc_path, msg=False, timeLimit=time_limit
+    )

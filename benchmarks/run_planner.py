@@ -26,7 +26,7 @@ from benchmarks.baseline import BaselineResult, baseline
 from benchmarks.checks import ranking_key, rule_breaks
 from benchmarks.suite import Case, suite
 from crunch_xl.model import Option, Result, Status
-from crunch_xl.plan import plan
+from crunch_xl.planner import plan
 
 #: Speed targets of the planner (seconds) and its advantage over the baseline (total time).
 MEDIAN_TARGET = 0.2

@@ -14,8 +14,6 @@ from dataclasses import dataclass, replace
 
 import pulp
 
-from crunch_xl.cbc import bundled_cbc
-from crunch_xl.counting import available_solvers
 from crunch_xl.model import Composite, Grade, Kind, Priority, Scenario
 
 #: Schools generated per family (each gives three scenarios).
@@ -107,12 +105,9 @@ def fewest_classes(scenario: Scenario, *, at_least: int = 0) -> int | None:
 
 
 def _solver() -> pulp.LpSolver:
-    """Return HiGHS where installed (much quicker on these models), else the bundled CBC."""
-    if "highs" in available_solvers():  # quiets HiGHS's banner too
-        # One thread, as the planner runs HiGHS (highs.Relaxation): HiGHS keeps one thread
-        # count per calling thread and refuses a second.
-        return pulp.HiGHS(msg=False, timeLimit=SOLVER_SECONDS, threads=1)
-    return bundled_cbc(timeLimit=SOLVER_SECONDS)
+    """Return HiGHS on one thread, as the planner runs it (HiGHS keeps one thread count for
+    the whole process)."""
+    return pulp.HiGHS(msg=False, timeLimit=SOLVER_SECONDS, threads=1)
 
 
 def fits(scenario: Scenario) -> bool:

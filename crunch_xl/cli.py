@@ -34,7 +34,7 @@ from rich.table import Table
 from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
 from crunch_xl.model import Report, Result, Status, Suggestion
-from crunch_xl.plan import SOLVERS, available_solvers
+from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
 from crunch_xl.template import write_template
 from crunch_xl.watch import DEFAULT_WORKERS, watch_folder
 from crunch_xl.workbook import Settings, exit_status, process_workbook
@@ -125,7 +125,7 @@ Solver = Annotated[
     typer.Option(
         "--solver",
         callback=_check_solver,
-        help="MIP solver: cbc (bundled, default) or highs (if highspy is installed).",
+        help="MIP solver: highs (in crunch-xl itself, default) or cbc (bundled with PuLP).",
     ),
 ]
 Quiet = Annotated[
@@ -149,7 +149,7 @@ def solve(
     json_path: JsonPath = None,
     alternatives: Alternatives = None,
     time_limit: TimeLimit = 30.0,
-    solver: Solver = "cbc",
+    solver: Solver = DEFAULT_SOLVER,
     quiet: Quiet = False,
 ) -> None:
     """Plan every scenario of each workbook and write the results back (the default command)."""
@@ -238,7 +238,7 @@ def watch(
     ] = False,
     alternatives: Alternatives = None,
     time_limit: TimeLimit = 30.0,
-    solver: Solver = "cbc",
+    solver: Solver = DEFAULT_SOLVER,
     settle: Annotated[
         float,
         typer.Option(
@@ -349,11 +349,11 @@ def _errors() -> Console:
 
 
 def _suggestion(suggestion: Suggestion) -> str:
-    """Return a repair suggestion with what option 1 would then look like, when known."""
-    if suggestion.composites is None or suggestion.largest is None:
+    """Return a repair suggestion with the fewest composites it then needs, when known."""
+    if suggestion.composites is None:
         return suggestion.text
-    then = f"{words.count(suggestion.composites, 'composite')}, largest class {suggestion.largest}"
-    return f"{suggestion.text} → then {then}"
+    then = words.count(suggestion.composites, "composite")
+    return f"{suggestion.text} → then at least {then}"
 
 
 def _best(result: Result) -> str:
@@ -361,9 +361,19 @@ def _best(result: Result) -> str:
         return verdict(result) if result.status is Status.INVALID else "-"
     best = result.options[0]
     composites = words.count(best.composites, "composite")
+    spare = words.count(best.spare, "spare place")
+    covers = ""
+    if best.covers_estimates is not None:
+        covering = [o.rank for o in result.options if o.covers_estimates]
+        covers = (
+            f"; estimates covered by option {', '.join(map(str, covering))}"
+            if covering
+            else ("; no option covers the estimates")
+        )
     return (
-        f"{len(best.classes)} classes, {composites}, largest {best.largest}, "
-        f"spread {best.spread} ({words.count(len(result.options), 'option')})"
+        f"{len(best.classes)} classes, {composites}, {spare} in the fullest, "
+        f"largest {best.largest}, spread {best.spread} "
+        f"({words.count(len(result.options), 'option')}{covers})"
     )
 
 

@@ -287,9 +287,8 @@ class Suggestion:
     #: The grade or composite changed ("2", "K/1"), the composite allowed, or None.
     target: str | None
     value: int | bool | None
-    #: What option 1 looks like after the change (None when not worked out).
+    #: The fewest composites any plan needs after the change (None when not worked out).
     composites: int | None = None
-    spare: int | None = None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from crunch_xl import explain, plan, reader, writer
+from crunch_xl import planner, reader, writer
 from crunch_xl.errors import CrunchError, InputError, WorkbookError
 from crunch_xl.model import Report, Result, Scenario, Status
 from crunch_xl.package import inspect_package
@@ -39,7 +39,7 @@ class Settings:
 
     alternatives: int | None = None
     time_limit: float = 30.0
-    solver: str = "cbc"
+    solver: str = planner.DEFAULT_SOLVER
 
 
 def plan_workbook(
@@ -80,13 +80,7 @@ def plan_scenario(scenario: Scenario, settings: Settings = Settings()) -> Result
     """Return one scenario's result, with reasons and repairs when it cannot work."""
     if settings.alternatives is not None:
         scenario = dataclasses.replace(scenario, alternatives=settings.alternatives)
-    result = plan.plan(scenario, time_limit=settings.time_limit, solver=settings.solver)
-    result.warnings = explain.warnings(scenario)
-    if result.status is Status.INFEASIBLE:
-        result.message, result.suggestions = explain.explain(
-            scenario, time_limit=settings.time_limit, solver=settings.solver
-        )
-    return result
+    return planner.plan(scenario, time_limit=settings.time_limit, solver=settings.solver)
 
 
 def process_workbook(

@@ -115,19 +115,35 @@ NUMBER_WIDTH = 12
 #: Rows 1..HEADER_ROWS (title, status, verdict) stay visible and repeat on every printed page.
 HEADER_ROWS = 3
 #: Columns of the comparison table before the per-grade columns.
-COMPARISON_HEADERS = ("Option", "Why", "Composites", "Largest", "Smallest", "Spread", "Classes")
+COMPARISON_HEADERS = (
+    "Option",
+    "Why",
+    "Composites",
+    "Spare",
+    "Largest",
+    "Smallest",
+    "Spread",
+    "Classes",
+)
 SUMMARY_HEADERS = (
     "Sheet",
     "Status",
     "Verdict",
     "Composites",
+    "Spare",
     "Largest",
     "Smallest",
     "Spread",
     "Classes",
+    "Covers estimates",
     "Seconds",
     "Result sheet",
 )
+#: Said on every result sheet: what is typed there is not kept.
+REPLACED_NOTE = (
+    "crunch-xl writes this sheet: the next run replaces it, so notes typed here are lost."
+)
+FULL_CLASS_FONT = _font(bold=True, color="9C0006")
 SUMMARY_HEADER_ROW = 5
 CHART_HEIGHT_CM = 8.0
 TEXT_CHARACTERS_PER_WIDTH = 1.15
@@ -196,8 +212,9 @@ def report_json(reports: list[Report]) -> dict[str, Any] | list[dict[str, Any]]:
 
     Keys beyond the SPEC: report level ``output`` (where the results went, or null), ``notes``
     and ``lost``; scenario level ``verdict`` (the one-line verdict of the sheets) and
-    ``warnings``; option level ``proven``, ``reason`` and ``range``; suggestion level
-    ``composites`` and ``largest`` (what option 1 looks like after the change, or null).
+    ``warnings``; option level ``smallest``, ``range``, ``proven``, ``equally_good``,
+    ``reason`` and, with estimates, ``best_covering``; suggestion level ``composites`` (the
+    fewest composites any plan needs after the change, or null).
     ``file`` is the workbook path as it was given.
     """
     objects = [_report_object(report) for report in reports]
@@ -244,7 +261,13 @@ def verdict(result: Result) -> str:
     best = result.options[0] if result.options else None
     if result.status is Status.SOLVED and best is not None:
         proof = "proven best" if best.proven else "not proven best"
-        return f"Solved: best plan has {_describe(best)} ({proof})"
+        full = [label for label, room in best.headroom.items() if room.more == 0]
+        tight = (
+            f"; no room for one more child in {words.join(words.grade(g) for g in full)}"
+            if full
+            else ""
+        )
+        return f"Solved: best plan has {_describe(best)} ({proof}){tight}"
     if result.status is Status.TIMEOUT:
         if best is None:
             return "Time limit reached before any plan was found"
@@ -277,8 +300,27 @@ def _plural(count: int, word: str) -> str:
 
 
 def _describe(option: Option) -> str:
-    """Return "1 composite, largest class 24"."""
-    return f"{_plural(option.composites, 'composite')}, largest class {option.largest}"
+    """Return "1 composite, 2 spare places in the fullest class, largest class 24"."""
+    spare = words.count(option.spare, "spare place")
+    return (
+        f"{_plural(option.composites, 'composite')}, {spare} in the fullest class, "
+        f"largest class {option.largest}"
+    )
+
+
+def _room(option: Option, label: str) -> str:
+    """Return a grade's headroom as "−3 / +5" (fewer / more children the classes absorb)."""
+    room = option.headroom.get(label)
+    return "" if room is None else f"−{room.fewer} / +{room.more}"
+
+
+def _estimates_line(scenario: Scenario) -> str:
+    """Return the estimates of a scenario in one line: "K 58–66, 1 60–64"."""
+    return ", ".join(
+        f"{words.grade(g.label)} {g.estimates[0]}–{g.estimates[1]}"
+        for g in scenario.grades
+        if g.has_estimates
+    )
 
 
 def _why(option: Option) -> str:
@@ -419,7 +461,7 @@ def _result_widths(result: Result, grades: Sequence[str], columns: int) -> list[
 def _write_result_sheet(sheet: Any, result: Result) -> None:
     """Fill a result sheet: header block, messages, options compared, chart and class lists."""
     grades = grade_order(result)
-    columns = max(len(COMPARISON_HEADERS) + len(grades), 3 + len(grades), 6)
+    columns = max(len(COMPARISON_HEADERS) + 2 * len(grades) + 1, 3 + len(grades), 6)
     widths = _result_widths(result, grades, columns)
     _set_widths(sheet, widths)
     fill, colour = STATUS_COLOURS[result.status]
@@ -444,7 +486,16 @@ def _write_result_sheet(sheet: Any, result: Result) -> None:
         sheet.cell(row=row, column=1).alignment = TOP
         _text_row(sheet, row, 2, columns, _scenario_facts(result.scenario), widths, NOTE_FONT)
         row += 1
-    row += 1
+        if result.scenario.has_estimates:
+            sheet.cell(row=row, column=1, value="Estimates").font = LABEL_FONT
+            sheet.cell(row=row, column=1).alignment = TOP
+            line = _estimates_line(result.scenario)
+            if result.estimates_message:
+                line = f"{line}. {result.estimates_message}"
+            _text_row(sheet, row, 2, columns, line, widths, NOTE_FONT)
+            row += 1
+    _text_row(sheet, row, 1, columns, REPLACED_NOTE, widths, NOTE_FONT)
+    row += 2
 
     if result.warnings:
         row = _write_lines(sheet, row, "Worth a look", result.warnings, columns, widths)
@@ -487,15 +538,14 @@ def _write_suggestions(
     """Write the changes that would make an impossible scenario possible; return next row."""
     sheet.cell(row=row, column=1, value="Changes that would make it possible").font = SECTION_FONT
     row += 1
-    _header_row(sheet, row, 1, ("Change", "", "Composites", "Largest"))
+    _header_row(sheet, row, 1, ("Change", "", "Composites"))
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
     row += 1
     for suggestion in suggestions:
         _text_row(sheet, row, 1, 2, suggestion.text, widths)
-        for column, value in ((3, suggestion.composites), (4, suggestion.largest)):
-            _number(sheet, row, column, value, INTEGER_FORMAT).alignment = TOP
+        _number(sheet, row, 3, suggestion.composites, INTEGER_FORMAT).alignment = TOP
         row += 1
-    note = "Composites and Largest: what the best plan looks like after that change, when known."
+    note = "Composites: the fewest composite classes any plan needs after that change."
     sheet.cell(row=row, column=1, value=note).font = NOTE_FONT
     return row + 2
 
@@ -511,15 +561,23 @@ def _write_comparison(
     sheet.cell(row=row, column=1, value="Options compared").font = SECTION_FONT
     row += 1
     first_grade = len(COMPARISON_HEADERS) + 1
+    first_room = first_grade + len(grades)
+    estimates = any(option.covers_estimates is not None for option in options)
+    last = first_room + len(grades) - 1 + (1 if estimates else 0)
     _group_header(
         sheet, row, first_grade, first_grade + len(grades) - 1, "Classes per grade", widths
     )
+    _group_header(
+        sheet, row, first_room, first_room + len(grades) - 1, "Room: fewer / more children", widths
+    )
     row += 1
-    _header_row(sheet, row, 1, (*COMPARISON_HEADERS, *grades))
+    covers = ("Covers estimates",) if estimates else ()
+    _header_row(sheet, row, 1, (*COMPARISON_HEADERS, *grades, *grades, *covers))
     row += 1
     for option in options:
         values = (
             option.composites,
+            option.spare,
             option.largest,
             option.smallest,
             option.spread,
@@ -531,11 +589,26 @@ def _write_comparison(
         _fit_height(sheet, row, _lines_needed(_why(option), widths[1]))
         for offset, value in enumerate(values):
             _number(sheet, row, 3 + offset, value, INTEGER_FORMAT)
+        for offset, label in enumerate(grades):
+            sheet.cell(
+                row=row, column=first_room + offset, value=_room(option, label)
+            ).alignment = CENTRED
+        if estimates:
+            text = "Yes" if option.covers_estimates else "No"
+            if option.best_covering:
+                text = "Yes, best"
+            sheet.cell(row=row, column=last, value=text).alignment = CENTRED
         if option.rank == 1:
-            for column in range(1, first_grade + len(grades)):
+            for column in range(1, last + 1):
                 sheet.cell(row=row, column=column).font = BEST_OPTION_FONT
         row += 1
-    return row + 1
+    note = (
+        "Spare: places left in the fullest class, each class against its own largest size. "
+        "Room: how many fewer or more children of a grade these classes can take, every "
+        "other grade as it is."
+    )
+    _text_row(sheet, row, 1, last, note, widths, NOTE_FONT)
+    return row + 2
 
 
 def _write_class_list(
@@ -556,9 +629,14 @@ def _write_class_list(
             count = school_class.counts.get(label, 0)
             # Blank, not 0, so the grades a class does have stand out.
             _number(sheet, row, 3 + offset, count or None, INTEGER_FORMAT)
-        _number(sheet, row, total_column, school_class.size, INTEGER_FORMAT).font = TOTAL_FONT
+        total = _number(sheet, row, total_column, school_class.size, INTEGER_FORMAT)
+        total.font = FULL_CLASS_FONT if school_class.is_full else TOTAL_FONT
+        notes = [word for word, on in (("composite", school_class.is_composite),
+                                       ("full", school_class.is_full)) if on]  # fmt: skip
+        if notes:
+            note = sheet.cell(row=row, column=2, value=", ".join(notes))
+            note.font = COMPOSITE_FONT if school_class.is_composite else FULL_CLASS_FONT
         if school_class.is_composite:
-            sheet.cell(row=row, column=2, value="composite").font = COMPOSITE_FONT
             for column in range(1, total_column + 1):
                 sheet.cell(row=row, column=column).fill = COMPOSITE_FILL
         row += 1
@@ -623,7 +701,7 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
         min(32, max([12, *(len(name) + 3 for name in sheet_names)])),
         20,
         60,
-        *[NUMBER_WIDTH] * 6,
+        *[NUMBER_WIDTH] * 8,
         min(34, max([16, *(len(name) + 3 for name in result_names)])),
     ]
     _set_widths(sheet, widths)
@@ -652,18 +730,28 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
         status.alignment = TOP
         _text_row(sheet, row, 3, 3, verdict(result), widths)
         figures = (
-            (best.composites, best.largest, best.smallest, best.spread, len(best.classes))
+            (
+                best.composites,
+                best.spare,
+                best.largest,
+                best.smallest,
+                best.spread,
+                len(best.classes),
+            )
             if best is not None
-            else (None,) * 5
+            else (None,) * 6
         )
         for offset, value in enumerate(figures):
             _number(sheet, row, 4 + offset, value, INTEGER_FORMAT).alignment = WRAP_TOP
-        _number(sheet, row, 9, round(result.seconds, 2), SECONDS_FORMAT).alignment = WRAP_TOP
-        link = sheet.cell(row=row, column=10, value=name)
+        if best is not None and best.covers_estimates is not None:
+            covers = sheet.cell(row=row, column=10, value="Yes" if best.covers_estimates else "No")
+            covers.alignment = Alignment(horizontal="center", vertical="top")
+        _number(sheet, row, 11, round(result.seconds, 2), SECONDS_FORMAT).alignment = WRAP_TOP
+        link = sheet.cell(row=row, column=12, value=name)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=cell_ref(name, "A1"), display=name)
         link.font = LINK_FONT
         link.alignment = LINK_ALIGNMENT
-        for column, text in ((1, result.sheet), (10, name)):
+        for column, text in ((1, result.sheet), (12, name)):
             _fit_height(sheet, row, _lines_needed(text, widths[column - 1] - 2))
         row += 1
     row += 1
@@ -707,28 +795,39 @@ def _scenario_object(result: Result) -> dict[str, Any]:
         scenario["suggestions"] = [
             {
                 "text": s.text,
-                "field": s.field,
+                "field": s.field.value,
                 "target": s.target,
                 "value": s.value,
                 "composites": s.composites,
-                "largest": s.largest,
             }
             for s in result.suggestions
         ]
+    if result.scenario is not None and result.scenario.has_estimates:
+        scenario["estimates"] = {
+            g.label: list(g.estimates) for g in result.scenario.grades if g.has_estimates
+        }
+        if result.estimates_message:
+            scenario["estimates_message"] = result.estimates_message
     return scenario
 
 
 def _option_object(option: Option, grades: Sequence[str]) -> dict[str, Any]:
     """Return the JSON object for one option, counts in teaching order, zero counts left out."""
-    return {
+    found: dict[str, Any] = {
         "rank": option.rank,
         "composites": option.composites,
+        "spare": option.spare,
         "largest": option.largest,
         "smallest": option.smallest,
         "spread": option.spread,
         "range": option.range,
         "proven": option.proven,
+        "equally_good": option.equally_good,
         "reason": option.reason,
+        "headroom": {
+            label: {"fewer": room.fewer, "more": room.more}
+            for label, room in option.headroom.items()
+        },
         "classes": [
             {
                 "name": c.name,
@@ -739,6 +838,10 @@ def _option_object(option: Option, grades: Sequence[str]) -> dict[str, Any]:
             for c in option.classes
         ],
     }
+    if option.covers_estimates is not None:
+        found["covers_estimates"] = option.covers_estimates
+        found["best_covering"] = option.best_covering
+    return found
 
 
 # --- saving: mending what openpyxl 3.1 writes wrong ------------------------------------------

@@ -17,9 +17,8 @@ import tempfile
 from pathlib import Path
 
 from crunch_xl.errors import InputError
-from crunch_xl.explain import explain, warnings
 from crunch_xl.model import Report, Result, Status
-from crunch_xl.plan import plan
+from crunch_xl.planner import plan
 from crunch_xl.reader import read_workbook
 from crunch_xl.writer import write_results
 
@@ -37,13 +36,7 @@ def sample_report(source: Path = SAMPLE, *, time_limit: float = 30.0) -> Report:
         if isinstance(item, InputError):
             report.results.append(Result(item.sheet, Status.INVALID, str(item)))
             continue
-        result = plan(item, time_limit=time_limit)
-        result.warnings = warnings(item)
-        if result.status is Status.INFEASIBLE:
-            message, suggestions = explain(item, time_limit=time_limit)
-            result.message = message or result.message
-            result.suggestions = suggestions
-        report.results.append(result)
+        report.results.append(plan(item, time_limit=time_limit))
     return report
 
 

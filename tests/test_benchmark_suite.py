@@ -186,21 +186,21 @@ def test_checker_catches_every_kind_of_broken_allocation(
 
     first = good.classes[0]
     label = first.kind[0]
-    one_more = SchoolClass(first.name, first.kind, {**first.counts, label: first.counts[label] + 1})
+    one_more = replace(first, counts={**first.counts, label: first.counts[label] + 1})
     assert any("placed" in b for b in broken([one_more, *good.classes[1:]]))
     assert any("classes for" in b for b in broken(good.classes[1:]))
     tight = tuple(replace(g, smallest=1, largest=1) for g in scenario.grades)
     derived = tuple(replace(c, smallest=None, largest=None) for c in scenario.composites)
     assert any("allowed" in b for b in broken(good.classes, grades=tight, composites=derived))
-    alien = SchoolClass("X", ("nobody",), {"nobody": 1})
+    alien = SchoolClass("X", ("nobody",), {"nobody": 1}, 30)
     assert any("not allowed" in b for b in broken([*good.classes, alien]))
     assert rule_breaks(scenario, good) == []
 
 
 def test_ranking_key_follows_the_priority() -> None:
-    small = SchoolClass("1 A", ("1",), {"1": 10})
-    big = SchoolClass("1 B", ("1",), {"1": 20})
-    mixed = SchoolClass("1/2 A", ("1", "2"), {"1": 7, "2": 8})
+    small = SchoolClass("1 A", ("1",), {"1": 10}, 30)
+    big = SchoolClass("1 B", ("1",), {"1": 20}, 30)
+    mixed = SchoolClass("1/2 A", ("1", "2"), {"1": 7, "2": 8}, 30)
     option = Option(1, [small, big, mixed])
     assert ranking_key(option, Priority.FEWEST_COMPOSITES) == (1, 20, 10)
     assert ranking_key(option, Priority.SMALLEST_CLASSES) == (20, 1, 10)

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from workbooks import SAMPLE, make_workbook
 
-from crunch_xl import plan
+from crunch_xl import planner as plan
 from crunch_xl.cli import app, main
 from crunch_xl.model import RESULT_SHEET_MARK, Priority
 from crunch_xl.reader import read_workbook

@@ -11,7 +11,7 @@ from workbooks import LAKESIDE, SAMPLE, lakeside_workbook
 from xlsx_compare import first_difference
 
 from crunch_xl.model import Scenario, Status
-from crunch_xl.plan import plan
+from crunch_xl.planner import plan
 from crunch_xl.reader import read_workbook
 
 

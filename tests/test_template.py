@@ -13,7 +13,7 @@ from xlsx_compare import first_difference
 
 from crunch_xl import template
 from crunch_xl.model import Composite, Grade, Priority, Scenario, Status
-from crunch_xl.plan import plan
+from crunch_xl.planner import plan
 from crunch_xl.reader import read_workbook
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from fixtures_package import text_boxes
 from openpyxl import load_workbook
-from test_cbc import hard_school
+from schools import hard_school
 from workbooks import make_workbook
 
 from crunch_xl.errors import WorkbookError

@@ -59,10 +59,10 @@ REGENERATE = os.environ.get("CRUNCH_XL_REGENERATE_GOLDEN") == "1"
 # --- hand-built results ------------------------------------------------------------------------
 
 
-def klass(name: str, **counts: int) -> SchoolClass:
+def klass(name: str, largest: int = 30, **counts: int) -> SchoolClass:
     """Return a class; grade labels are given as g1=…, gK=… (keyword-safe) or K=…."""
     labels = {key.removeprefix("g"): value for key, value in counts.items()}
-    return SchoolClass(name=name, kind=tuple(labels), counts=labels)
+    return SchoolClass(name=name, kind=tuple(labels), counts=labels, largest=largest)
 
 
 def plan_a_scenario() -> Scenario:

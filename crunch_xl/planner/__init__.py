@@ -75,14 +75,18 @@ def plan(
         result.seconds = time.perf_counter() - started
         return result
     first = school.school_classes(choice.chosen[0].allocation)
+    best = ranking_key(school.measures(choice.chosen[0].allocation), scenario.priority)
     for rank, chosen in enumerate(choice.chosen, start=1):
         classes = school.school_classes(chosen.allocation)
+        tied = (
+            rank > 1 and ranking_key(school.measures(chosen.allocation), scenario.priority) == best
+        )
         option = Option(
             rank,
             classes,
             proven=chosen.proven,
-            reason=reason(chosen.why, scenario.priority, classes, first),
-            equally_good=chosen.why is Why.EQUALLY_GOOD,
+            reason=reason(chosen.why, scenario.priority, classes, first, tied=tied),
+            equally_good=tied,
             headroom=headroom(school, chosen.allocation),
         )
         if estimates is not None:

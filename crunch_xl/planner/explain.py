@@ -37,8 +37,7 @@ from crunch_xl.model import (
     Scenario,
     Suggestion,
 )
-from crunch_xl.planner.formulation import Question
-from crunch_xl.planner.ranking import RANKINGS, SPLIT_ORDERS, Measure
+from crunch_xl.planner.ranking import SPLIT_ORDERS
 from crunch_xl.planner.school import School
 from crunch_xl.planner.search import OutOfTime, Search
 from crunch_xl.planner.solvers import backend
@@ -49,9 +48,9 @@ _PER_FIELD = 2
 
 #: Every field a suggestion may change (SPEC section 3), in the order ties are shown.
 FIELDS = (
+    Repair.TEACHERS,
     Repair.LARGEST_CLASS,
     Repair.SMALLEST_CLASS,
-    Repair.TEACHERS,
     Repair.ALLOW_COMPOSITE,
     Repair.COMPOSITE_MINIMUM,
     Repair.USE_EVERY_TEACHER,
@@ -382,6 +381,8 @@ class _Questions:
         self.end = self.start + time_limit
         self.search_end = self.start + _SEARCH_SHARE * time_limit
         self.known: dict[Scenario, bool] = {}
+        #: The fewest composites of any plan of each scenario found to work.
+        self.composites: dict[Scenario, int] = {}
 
     def remaining(self) -> float:
         """Return the seconds left of the whole explanation's time limit."""
@@ -402,24 +403,18 @@ class _Questions:
                 raise _OutOfTime
             seconds = min(_FEASIBILITY_SECONDS, max(1.0, self.end - now))
             try:
-                self.known[key] = self.search(key, seconds).ask(Question()) is not None
+                found = self.search(key, seconds).exists()
             except OutOfTime:
                 raise _OutOfTime from None
+            self.known[key] = found is not None
+            if found is not None:
+                self.composites[key] = sum(n for kind, n in found if len(kind) > 1)
         return self.known[key]
 
-    def best(self, scenario: Scenario) -> tuple[int, int] | None:
-        """Return option 1's composites and spare for a scenario that can work (None: out of
-        time)."""
-        seconds = min(30.0, max(1.0, self.remaining()))
-        search = self.search(scenario, seconds)
-        try:
-            found = search.best(RANKINGS[scenario.priority])
-        except OutOfTime:
-            return None
-        if found is None:
-            return None
-        values = found.structures[0][1]
-        return values[Measure.COMPOSITES], values[Measure.SPARE]
+    def fewest_composites(self, scenario: Scenario) -> int | None:
+        """Return the fewest composites of any plan of a scenario found to work."""
+        key = replace(scenario, name="", alternatives=1, priority=Priority.FEWEST_COMPOSITES)
+        return self.composites.get(key)
 
 
 def _smallest_step(works: Callable[[int], bool], most: int) -> int | None:
@@ -874,10 +869,9 @@ def explain(
     """Return why the scenario cannot be planned and the best few single changes that fix it.
 
     The message is one or two sentences in the administrator's words ("" when the scenario
-    can in fact be planned). Every suggestion was planned: its scenario is solvable, and its
-    ``composites``/``spare`` are option 1's after the change (its text names only the
-    change, as in SPEC section 3, so sheets and JSON show those measures beside it). The
-    searches keep to ``time_limit``.
+    can in fact be planned). Every suggestion was verified: its scenario was found to work,
+    and its ``composites`` are the fewest any plan then needs. The searches keep to
+    ``time_limit``.
     """
     questions = _Questions(solver, time_limit)
     work = _Explainer(scenario, questions)
@@ -887,26 +881,24 @@ def explain(
         message = work.reason()
     except _OutOfTime:
         message = None
-    verified: list[tuple[_Change, tuple[int, int]]] = []
-    for change in _shortlist(work.changes()):
-        if len(verified) >= MAX_SUGGESTIONS or questions.remaining() <= 0:
-            break
-        best = questions.best(replace(change.scenario, alternatives=1))
-        if best is not None:
-            verified.append((change, best))
-    verified.sort(
-        key=lambda pair: (pair[0].size, pair[1][0], -pair[1][1], FIELDS.index(pair[0].field))
-    )
+    # Every change was found by asking whether its scenario works: each is verified.
+    changes = sorted(
+        _shortlist(work.changes()),
+        key=lambda change: (
+            change.size,
+            questions.fewest_composites(change.scenario) or 0,
+            FIELDS.index(change.field),
+        ),
+    )[:MAX_SUGGESTIONS]
     suggestions = [
         Suggestion(
             text=change.text,
             field=change.field,
             target=change.target,
             value=change.value,
-            composites=composites,
-            spare=spare,
+            composites=questions.fewest_composites(change.scenario),
         )
-        for change, (composites, spare) in verified
+        for change in changes
     ]
     if message is None:
         message = "No plan obeys every rule at once, and no single simple reason was found; " + (

@@ -32,13 +32,26 @@ from crunch_xl.planner.school import School, Structure
 
 
 class Objective(StrEnum):
-    """What a question minimises."""
+    """What a question optimises."""
 
-    #: The composites: also asked of a plain "is there one?" (a bound to prove against
-    #: settles impossible questions far faster than no objective).
+    #: The fewest composites: also asked of a plain "is there one?" (a bound to prove
+    #: against settles impossible questions far faster than no objective).
     COMPOSITES = "composites"
+    #: The fewest classes, then the fewest composites.
     FEWEST_CLASSES = "fewest classes"
+    #: The most classes, then the fewest composites.
     MOST_CLASSES = "most classes"
+
+
+class Teachers(StrEnum):
+    """How the number of classes is held to the teachers."""
+
+    #: As the scenario says: equal when every teacher is used, else at most.
+    AS_SET = "as set"
+    #: At most one class per teacher.
+    AT_MOST = "at most"
+    #: Any number of classes (at least one).
+    ANY = "any"
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class Question:
     caps: Caps = field(default_factory=Caps)
     exclude: frozenset[Structure] = frozenset()
     objective: Objective = Objective.COMPOSITES
+    teachers: Teachers = Teachers.AS_SET
     #: The allocation's classes must also hold every enrolment within these estimates.
     cover: Estimates | None = None
 
@@ -116,7 +130,7 @@ def build(school: School, question: Question) -> Model | None:
         for kind in school.usable
     }
     _placement(problem, school, names, classes, sizes, "", school.children)
-    _teachers(problem, school, classes)
+    _teachers(problem, school, classes, question.teachers)
     _runs(problem, school, names, classes, sizes)
     caps = question.caps
     composites = pulp.lpSum(var for kind, var in classes.items() if len(kind) > 1)
@@ -133,10 +147,13 @@ def build(school: School, question: Question) -> Model | None:
     if question.objective is Objective.COMPOSITES:
         problem += composites
     elif question.objective is Objective.FEWEST_CLASSES:
-        problem += pulp.lpSum(classes.values())
+        # A class outweighs every composite there can be: the fewest classes come first.
+        weight = sum(school.counts[kind][1] for kind in classes) + 1
+        problem += weight * pulp.lpSum(classes.values()) + composites
     else:
         problem.sense = pulp.LpMaximize
-        problem += pulp.lpSum(classes.values())
+        weight = sum(school.counts[kind][1] for kind in classes) + 1
+        problem += weight * pulp.lpSum(classes.values()) - composites
     return Model(problem, classes)
 
 
@@ -202,14 +219,18 @@ def _placement(
 
 
 def _teachers(
-    problem: pulp.LpProblem, school: School, classes: Mapping[Kind, pulp.LpVariable]
+    problem: pulp.LpProblem,
+    school: School,
+    classes: Mapping[Kind, pulp.LpVariable],
+    teachers: Teachers,
 ) -> None:
     total = pulp.lpSum(classes.values())
-    if school.every_teacher:
+    if teachers is Teachers.AS_SET and school.every_teacher:
         problem += total == school.teachers, "teachers"
-    else:
+        return
+    if teachers is not Teachers.ANY:
         problem += total <= school.teachers, "teachers"
-        problem += total >= 1, "at_least_one_class"
+    problem += total >= 1, "at_least_one_class"
 
 
 def _runs(

@@ -137,14 +137,14 @@ def _trade_off(search: Search, priority: Priority, first: Ranked, shown: _Shown)
             step = search.best(front, Caps(spare=spare + 1), complete=False)
             if step is None or not step.proven:
                 return
-            reached = search.values(step.first, step.caps)
-            assert reached is not None
-            caps = Caps(composites=search.composites(step.first), spare=reached[Measure.SPARE])
+            most = search.head(step.first, step.caps, Measure.SPARE)
+            assert most is not None
+            caps = Caps(composites=search.composites(step.first), spare=most)
             point = search.best(ranking, caps)
         if point is None or not point.proven:
             return
         shown.add(point.first, point.caps, Why.TRADE_OFF, True)
-        spare = point.structures[0][1][Measure.SPARE]
+        spare = max(point.caps.spare or 0, point.structures[0][1][Measure.SPARE])
 
 
 def _next_best(search: Search, ranking: tuple[Measure, ...], first: Ranked, shown: _Shown) -> None:

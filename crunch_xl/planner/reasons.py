@@ -16,9 +16,18 @@ _FOR = {
 
 
 def reason(
-    why: Why, priority: Priority, classes: list[SchoolClass], first: list[SchoolClass]
+    why: Why,
+    priority: Priority,
+    classes: list[SchoolClass],
+    first: list[SchoolClass],
+    *,
+    tied: bool = False,
 ) -> str:
-    """Return why an option is shown, then how it differs from option 1."""
+    """Return why an option is shown, then how it differs from option 1.
+
+    tied: the option ties option 1 on every measure of the ranking, which the reason says
+    whatever else it shows.
+    """
     if why is Why.BEST:
         return f"Best for {_FOR[priority]}"
     lead = {
@@ -27,6 +36,8 @@ def reason(
         Why.COVERING: "Best plan that covers the estimates",
         Why.TRADE_OFF: _trade(classes, first),
     }[why]
+    if tied and why is not Why.EQUALLY_GOOD:
+        lead = f"Equally good as option 1 ({lead[0].lower()}{lead[1:]})"
     differences = differ(classes, first)
     return f"{lead}: {differences}" if differences else lead
 
@@ -38,9 +49,10 @@ def _trade(classes: list[SchoolClass], first: list[SchoolClass]) -> str:
     more_or_fewer = "more" if extra > 0 else "fewer"
     places = words.count(abs(spare), "spare place")
     gain = "more" if spare > 0 else "fewer"
+    room = f"{places} {gain} in the fullest class"
     if extra == 0:
-        return f"As many composites, {places} {gain} in the fullest class"
-    return f"{words.count(abs(extra), 'composite')} {more_or_fewer}, {places} {gain} in the fullest class"
+        return f"As many composites, {room}"
+    return f"{words.count(abs(extra), 'composite')} {more_or_fewer}, {room}"
 
 
 def _composites(classes: list[SchoolClass]) -> int:
@@ -79,7 +91,7 @@ def differ(classes: list[SchoolClass], first: list[SchoolClass]) -> str:
     full = [kind for kind in _full(classes) if kind not in _full(first)]
     if full:
         names = [words.grade(kind[0]) if len(kind) == 1 else _name(kind) for kind in full]
-        parts.append(f"{words.join(names)} {'class' if len(names) == 1 else 'classes'} full")
+        parts.append(f"a full class in {words.join(names)}")
     return "; ".join(parts)
 
 

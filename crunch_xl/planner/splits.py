@@ -304,9 +304,12 @@ def _list(school: School, part: Structure, caps: Caps) -> _Part | None:
         smallest, largest = sizes[kind]
         ok &= (total >= smallest * count) & (total <= largest * count)
         totals.append(total)
-    taken = np.stack([column[i] for i in intakes], axis=1) if intakes else np.zeros((points, 0))
+    if intakes:
+        intake_table = np.stack([column[i] for i in intakes], axis=1)
+    else:
+        intake_table = np.zeros((points, 0), dtype=np.int64)
     stacked = np.stack(totals, axis=1)
-    listed = _Part(part, intakes, taken[ok], stacked[ok], {})
+    listed = _Part(part, intakes, intake_table[ok], stacked[ok], {})
     listed.measures = _measures(school, part, listed.totals)
     if caps.spread is not None:
         listed = listed.at_least(Measure.SPREAD, caps.spread)

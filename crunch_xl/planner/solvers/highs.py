@@ -13,10 +13,7 @@ import pulp
 
 from crunch_xl.planner.solvers.base import OBJECTIVE_GAP, Answer, Outcome
 
-try:
-    import highspy
-except ImportError:  # pragma: no cover - highspy is a dependency; kept for odd installs
-    highspy = None
+import highspy
 
 _FIRST = threading.Lock()
 _started = False
@@ -29,18 +26,19 @@ class Highs:
 
     @classmethod
     def available(cls) -> bool:
-        """Return whether highspy imports."""
-        return highspy is not None
+        """Return True: highspy is one of crunch-xl's dependencies."""
+        return True
 
     def solve(self, problem: pulp.LpProblem, seconds: float) -> Answer:
         """Return the answer to the model within about `seconds`."""
-        if highspy is None:
-            return Answer(Outcome.UNKNOWN)
         solver = _new_solver()
         solver.setOptionValue("time_limit", max(float(seconds), 0.01))
         solver.setOptionValue("mip_abs_gap", OBJECTIVE_GAP)
         names = _pass_model(solver, problem)
-        solver.run()
+        # Solved in a thread of highspy's own while this one waits, so that Ctrl-C (and a
+        # SIGTERM turned into it) stops a long solve at once instead of after it.
+        solver.HandleKeyboardInterrupt = True
+        solver.solve()
         status = solver.getModelStatus()
         statuses = highspy.HighsModelStatus
         if status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
@@ -93,7 +91,8 @@ def _pass_model(solver: highspy.Highs, problem: pulp.LpProblem) -> list[str]:
     column = {var.name: index for index, var in enumerate(variables)}
     lp = highspy.HighsLp()
     lp.num_col_ = len(variables)
-    lp.num_row_ = len(problem.constraints)
+    constraints = problem.constraints()
+    lp.num_row_ = len(constraints)
     infinity = highspy.kHighsInf
     sense = -1 if problem.sense == pulp.LpMaximize else 1
     objective = problem.objective or {}
@@ -102,7 +101,7 @@ def _pass_model(solver: highspy.Highs, problem: pulp.LpProblem) -> list[str]:
     lp.col_upper_ = [infinity if v.upBound is None else v.upBound for v in variables]
     starts, indices, coefficients = [0], [], []
     lower, upper = [], []
-    for constraint in problem.constraints.values():
+    for constraint in constraints:
         for var, coefficient in constraint.items():
             if coefficient:
                 indices.append(column[var.name])
