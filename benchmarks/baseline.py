@@ -299,6 +299,4 @@ def baseline(
 
 def bundled_cbc(time_limit: float) -> pulp.LpSolver:
     """Return the CBC program bundled with PuLP, silent, with a time limit per solve."""
-    return pulp.COIN_CMD(
-        path=coin_api.PULP_CBC_CMD.pulp_cbc_path, msg=False, timeLimit=time_limit
-    )
+    return pulp.COIN_CMD(path=coin_api.PULP_CBC_CMD.pulp_cbc_path, msg=False, timeLimit=time_limit)

@@ -191,9 +191,7 @@ def test_priority_reaches_the_planner(tmp_path: Path) -> None:
     path = make_workbook(tmp_path / "plan.xlsx", {"Plan A": sheet})
     assert run(path, "--json", tmp_path / "o.json", "-q") == 0
     best = json.loads((tmp_path / "o.json").read_text())["scenarios"][0]["options"][0]
-    assert best["largest"] == min(
-        o.largest for o in plan.plan(read_workbook(path).items[0]).options
-    )
+    assert best["spare"] == max(o.spare for o in plan.plan(read_workbook(path).items[0]).options)
 
 
 def test_watch_once_plans_good_workbooks_and_fails_bad_ones(tmp_path: Path) -> None:

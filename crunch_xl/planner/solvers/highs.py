@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -35,10 +36,7 @@ class Highs:
         solver.setOptionValue("time_limit", max(float(seconds), 0.01))
         solver.setOptionValue("mip_abs_gap", OBJECTIVE_GAP)
         names = _pass_model(solver, problem)
-        # Solved in a thread of highspy's own while this one waits, so that Ctrl-C (and a
-        # SIGTERM turned into it) stops a long solve at once instead of after it.
-        solver.HandleKeyboardInterrupt = True
-        solver.solve()
+        _run(solver)
         status = solver.getModelStatus()
         statuses = highspy.HighsModelStatus
         if status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
@@ -50,6 +48,73 @@ class Highs:
         values = dict(zip(names, solver.getSolution().col_value, strict=True))
         outcome = Outcome.OPTIMAL if status == statuses.kOptimal else Outcome.FEASIBLE
         return Answer(outcome, values)
+
+
+#: Solvers running now, each with the event set when it has finished.
+_RUNNING: dict[int, tuple[highspy.Highs, threading.Event]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Cancel every solve still running and wait for each to end (the interpreter is exiting).
+
+    A solve left running in a thread when the interpreter shuts down would be torn out of
+    HiGHS mid-step, which aborts the process.
+    """
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.values())
+    for solver, _ in running:
+        solver.cancelSolve()
+    for _, finished in running:
+        finished.wait(5.0)
+
+
+atexit.register(stop_all)
+
+
+def _run(solver: highspy.Highs) -> None:
+    """Run the solver, known to stop_all while it runs."""
+    finished = threading.Event()
+    with _RUNNING_LOCK:
+        _RUNNING[id(solver)] = (solver, finished)
+    try:
+        _run_interruptibly(solver)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(id(solver), None)
+        finished.set()
+
+
+def _run_interruptibly(solver: highspy.Highs) -> None:
+    """Run the solver; in the main thread, so that Ctrl-C (or a SIGTERM turned into it) stops
+    a long solve at once rather than after it.
+
+    HiGHS lets go of Python while it solves, but Python handles signals only in the main
+    thread, between its own steps: there the solve runs in a thread of its own while the
+    main thread waits, and an interruption cancels it. (highspy's own way of doing this
+    shares one lock between every solver in the process, so solves in the watched folder's
+    worker threads would refuse each other.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        solver.run()
+        return
+    finished = threading.Event()
+
+    def solve() -> None:
+        try:
+            solver.run()
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=solve, name="crunch-xl HiGHS", daemon=True)
+    thread.start()
+    try:
+        while not finished.wait(0.05):
+            pass
+    except BaseException:
+        solver.cancelSolve()
+        thread.join()
+        raise
 
 
 def _new_solver() -> highspy.Highs:
