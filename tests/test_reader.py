@@ -500,11 +500,11 @@ def _empty_zip(tmp_path: Path) -> bytes:
 @pytest.mark.parametrize(
     ("contents", "message"),
     [
-        (lambda tmp: b"Grade,Children\nK,40\n", "not an Excel workbook"),
-        (lambda tmp: b"", "not an Excel workbook"),
-        (_damaged, "is damaged (incomplete or corrupt)"),
-        (_empty_zip, "damaged or not an Excel workbook"),
-        (lambda tmp: bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600, "old .xls"),
+        (lambda tmp: b"Grade,Children\nK,40\n", "is a text (CSV) file with an Excel name"),
+        (lambda tmp: b"", "is empty (0 bytes): there is no workbook in it"),
+        (_damaged, "is damaged (it is not a complete Excel file)"),
+        (_empty_zip, "is a zip file but not an Excel workbook"),
+        (lambda tmp: bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600, "in an old Office format"),
     ],
 )
 def test_unreadable_files_raise_one_plain_line(
