@@ -342,11 +342,9 @@ class _Graft:
             raise WorkbookError(f"{self.package.label} has no sheets to add the results to.")
         data = data[: span[1]] + b"".join(kept_elements + added) + data[span[2] :]
         # Removed sheets' relationships go; sheet-scoped names follow their sheets.
-        removed_rids = {self._rid(elements[sheet.index]) for sheet in self.removed}
         rels = self._workbook_rels_data()
-        for rid in removed_rids:
-            rels = re.sub(rb"<" + _PREFIX + rb'Relationship\b[^>]*\sId="' + re.escape(rid)
-                          + rb'"[^>]*?(?:/>|>\s*</' + _PREFIX + rb"Relationship>)", b"", rels)  # fmt: skip
+        for sheet in self.removed:
+            rels = _without_relationship(rels, self._rid(elements[sheet.index]))
         self._set_workbook_rels(rels)
         position = {sheet.index: number for number, sheet in enumerate(self.kept)}
         first_new = len(self.kept)
@@ -378,11 +376,11 @@ class _Graft:
                     number = position[int(sheet[1])]
                     element = element.replace(sheet[0], b' localSheetId="%d"' % number, 1)
                 names.append((_name_key(element), element))
-        for name, sheet, attributes, text in self.built.names:
+        for name, index, attributes, text in self.built.names:
             extra = "".join(f' {key}="{_attribute(value)}"' for key, value in attributes.items())
             element = (
                 f'<{prefix}definedName name="{_attribute(name)}" '
-                f'localSheetId="{first_new + sheet}"{extra}>{_text(text)}</{prefix}definedName>'
+                f'localSheetId="{first_new + index}"{extra}>{_text(text)}</{prefix}definedName>'
             ).encode()
             names.append((_name_key(element), element))
         # Excel writes names sorted, and sheet-scoped ones by sheet: keep to that.
@@ -412,9 +410,7 @@ class _Graft:
         self.changed[part] = None
         for rid, relationship in self.package.relationships(self.workbook_part).items():
             if relationship.kind == "calcChain":
-                rels = self._workbook_rels_data()
-                rels = re.sub(rb"<" + _PREFIX + rb'Relationship\b[^>]*\sId="' + re.escape(rid.encode())
-                              + rb'"[^>]*?/>', b"", rels)  # fmt: skip
+                rels = _without_relationship(self._workbook_rels_data(), rid.encode())
                 self._set_workbook_rels(rels)
 
     def _unselect_user_sheets(self) -> None:
@@ -442,8 +438,8 @@ class _Graft:
         data = self.package.read(name)
         gone = [part for part, value in self.changed.items() if value is None]
         for part in gone:
-            data = re.sub(rb"<" + _PREFIX + rb'Override\b[^>]*\sPartName="/' + re.escape(part.encode())
-                          + rb'"[^>]*?/>', b"", data, flags=re.I)  # fmt: skip
+            override = rb'Override\b[^>]*\sPartName="/' + re.escape(part.encode()) + rb'"[^>]*?/>'
+            data = re.sub(rb"<" + _PREFIX + override, b"", data, flags=re.I)
         additions = b"".join(
             f'<Override PartName="/{part}" ContentType="{kind}"/>'.encode()
             for part, kind in self.added_types.items()
@@ -535,7 +531,7 @@ class _StylesMerge:
             for element in _children(original, "numFmts")
         }
         highest = max([163, *existing.values()])
-        additions = []
+        additions: list[Element] = []
         for element in _children(built, "numFmts"):
             number, code = int(element.get("numFmtId", "0")), element.get("formatCode", "")
             if code in existing:
@@ -555,12 +551,12 @@ class _StylesMerge:
 
     def _append(self, original: Element, container: str, elements: list[Element]) -> dict[int, int]:
         """Append the elements not there already; return element position -> final index."""
-        existing = {}
+        existing: dict[str, int] = {}
         for index, element in enumerate(_children(original, container)):
             existing.setdefault(_canonical(element), index)
         count = len(_children(original, container))
         mapping = {}
-        additions = []
+        additions: list[Element] = []
         for position, element in enumerate(elements):
             key = _canonical(element)
             if key not in existing:
@@ -678,7 +674,9 @@ def _retargeted(data: bytes, old: str, new: str, renamed: dict[str, str]) -> byt
 
     def target(match: re.Match[bytes]) -> bytes:
         value = match[2].decode()
-        joined = value[1:] if value.startswith("/") else posixpath.join(posixpath.dirname(old), value)
+        joined = (
+            value[1:] if value.startswith("/") else posixpath.join(posixpath.dirname(old), value)
+        )
         resolved = posixpath.normpath(joined)
         if resolved not in renamed:
             return match[0]
@@ -746,11 +744,16 @@ def _span(data: bytes, tag: bytes) -> tuple[int, int, int, int] | None:
     return opening.start(), opening.end(), closing.start(), closing.end()
 
 
+def _without_relationship(data: bytes, rid: bytes) -> bytes:
+    """Return a relationships part without the relationship of this id."""
+    element = rb'Relationship\b[^>]*\sId="' + re.escape(rid) + rb'"[^>]*?(?:/>|>\s*</'
+    return re.sub(rb"<" + _PREFIX + element + _PREFIX + rb"Relationship>)", b"", data)
+
+
 def _insert_before_close(data: bytes, tag: bytes, addition: bytes) -> bytes:
     """Return data with addition placed just before the closing tag of its root ``tag``."""
-    closing = None
-    for closing in re.finditer(rb"</" + _PREFIX + tag + rb"\s*>", data):
-        pass
+    closings = list(re.finditer(rb"</" + _PREFIX + tag + rb"\s*>", data))
+    closing = closings[-1] if closings else None
     if closing is None:
         empty = re.search(rb"<(" + _PREFIX + tag + rb")(\b[^>]*?)/>", data)
         if empty is None:

@@ -23,9 +23,10 @@ import contextlib
 import io
 import posixpath
 import struct
+import threading
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +48,9 @@ MAX_UNCOMPRESSED = 300 * 1024 * 1024
 MAX_RATIO = 1_000
 #: Parts smaller than this are never a bomb, whatever their ratio.
 RATIO_CHECKED_FROM = 1024 * 1024
+#: Workbooks that unpack to more than this are read and written one at a time, so that the
+#: watched folder's workers, each with a workbook, never hold more than one large one at once.
+LARGE_WORKBOOK = 30 * 1024 * 1024
 #: A prolog (XML declaration, comments) longer than this is not one any program writes.
 MAX_PROLOG = 1024 * 1024
 
@@ -145,24 +149,37 @@ def open_package(source: Path | BinaryIO) -> Iterator[Package]:
             yield _open(stream, path.name, path)
         return
     name = getattr(source, "name", None)
-    path = Path(name) if isinstance(name, str) else None
-    label = path.name if path is not None else "This file"
+    named = Path(name) if isinstance(name, str) else None
+    label = named.name if named is not None else "This file"
     if not source.seekable():
         # Read no more than the largest workbook we would open anyway.
         data = source.read(MAX_UNCOMPRESSED + 1)
         if len(data) > MAX_UNCOMPRESSED:
             raise WorkbookError(_too_large(label, len(data)))
-        yield _open(io.BytesIO(data), label, path)
+        yield _open(io.BytesIO(data), label, named)
         return
     start = source.tell()
     try:
         if start:
             # Zip and OLE2 offsets count from the start of the file.
-            yield _open(io.BytesIO(source.read(MAX_UNCOMPRESSED + 1)), label, path)
+            yield _open(io.BytesIO(source.read(MAX_UNCOMPRESSED + 1)), label, named)
         else:
-            yield _open(source, label, path)
+            yield _open(source, label, named)
     finally:
         source.seek(start)
+
+
+_LARGE = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_large_at_a_time(package: Package) -> Iterator[None]:
+    """Hold the context while reading or writing a package, one large package at a time."""
+    if package.info.uncompressed <= LARGE_WORKBOOK:
+        yield
+        return
+    with _LARGE:
+        yield
 
 
 def _open(stream: BinaryIO, label: str, path: Path | None) -> Package:
@@ -231,11 +248,13 @@ class Package:
         for name, info in self.names.items():
             if info.is_dir() or name.lower().endswith(_IMAGE_SUFFIXES + _BINARY_SUFFIXES):
                 continue
-            with contextlib.closing(
-                _read_chunks(self.archive, info, self.label, _PROLOG_CHUNK)
-            ) as chunks:
-                if _prolog_declares(chunks):
-                    raise WorkbookError(_declarations(self.label, name))
+            chunks = _read_chunks(self.archive, info, self.label, _PROLOG_CHUNK)
+            try:
+                declares = _prolog_declares(chunks)
+            finally:
+                chunks.close()
+            if declares:
+                raise WorkbookError(_declarations(self.label, name))
 
     # -- relationships --------------------------------------------------------------------------
 
@@ -628,7 +647,7 @@ def _declares(data: bytes, encoding: str) -> bool:
 
 def _read_chunks(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, size: int = _CHUNK
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Yield a part's bytes, never more than its declared size (a lying header is refused)."""
     left = info.file_size
     try:

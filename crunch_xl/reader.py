@@ -18,7 +18,6 @@ import datetime
 import html
 import math
 import re
-import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from crunch_xl.cells import (
 )
 from crunch_xl.errors import InputError, Problem, WorkbookError, cell_ref
 from crunch_xl.model import Composite, Grade, Priority, Scenario
-from crunch_xl.package import Package, SheetEntry, local, open_package
+from crunch_xl.package import Package, SheetEntry, local, one_large_at_a_time, open_package
 
 COLUMNS = "ABCDEF"
 UNCALCULATED = (
@@ -56,10 +55,6 @@ _LABEL_HINT = re.compile(
     re.IGNORECASE,
 )
 _LABEL_KEYS = (template.TEACHERS.casefold(), template.GRADE.casefold())
-#: Workbooks larger than this (unpacked) are read one at a time, so that several read at
-#: once by the watched folder never add up to more memory than one of them.
-LARGE_WORKBOOK = 30 * 1024 * 1024
-_LARGE_READS = threading.BoundedSemaphore(1)
 
 
 #: The largest count or size any cell may hold: more children, teachers or places than any
@@ -102,22 +97,9 @@ def read_workbook(source: Path | BinaryIO) -> WorkbookInput:
         if not path.exists():
             raise WorkbookError(f"{path.name}: no such file")
         source = path
-    with open_package(source) as package:
-        large = package.info.uncompressed > LARGE_WORKBOOK
-        with _LARGE_READS if large else _NO_WAIT, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return _read(package)
-
-
-class _NoWait:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_WAIT = _NoWait()
+    with open_package(source) as package, one_large_at_a_time(package), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read(package)
 
 
 def _read(package: Package) -> WorkbookInput:
@@ -130,8 +112,8 @@ def _read(package: Package) -> WorkbookInput:
     strings = package.find(_part_of(package, "sharedStrings") or "xl/sharedStrings.xml")
     label_strings: dict[int, str] = {}
     if strings is not None:
-        for index, item in shared_items_where(package.chunks(strings), _LABEL_HINT).items():
-            key = _key(_item_text(item))
+        for index, text in shared_items_where(package.chunks(strings), _LABEL_HINT).items():
+            key = _key(_item_text(text))
             if key in _LABEL_KEYS:
                 label_strings[index] = key
     found = WorkbookInput()

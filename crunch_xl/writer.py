@@ -42,7 +42,7 @@ from crunch_xl.model import (
     Status,
     Suggestion,
 )
-from crunch_xl.package import open_package
+from crunch_xl.package import one_large_at_a_time, open_package
 
 # --- sheet names -------------------------------------------------------------------------------
 
@@ -144,7 +144,7 @@ def write_results(source: Path, report: Report, destination: Path) -> None:
     sheets alone.
     """
     try:
-        with open_package(source) as package:
+        with open_package(source) as package, one_large_at_a_time(package):
             user_sheets = [sheet.name for sheet in package.sheets if not sheet.is_result]
             built = build_results(report, user_sheets)
             data = built if package.strict else graft(package, built)

@@ -158,7 +158,7 @@ def test_marks_and_print_titles_follow_their_sheets(tmp_path: Path) -> None:
     names = [name for name, _ in sheet_names(tmp_path / "out.xlsx")]
     marks = re.findall(rf'name="{RESULT_SHEET_MARK}" localSheetId="(\d+)"', workbook)
     assert [names[int(n)] for n in marks] == RESULT_SHEETS
-    assert f"<definedName name=\"Local\" localSheetId=\"{names.index('Budget')}\"" in workbook
+    assert f'<definedName name="Local" localSheetId="{names.index("Budget")}"' in workbook
     ids = re.findall(r'sheetId="(\d+)"', workbook)
     assert len(ids) == len(set(ids)) == len(names)
 
