@@ -65,26 +65,121 @@ class RawCell:
     inline: bytes = b""
 
 
-def column_cells(chunks: Iterable[bytes], columns: str) -> Iterator[RawCell]:
-    """Yield the cells of a worksheet part that lie in ``columns`` (single letters), in order."""
-    wanted = re.compile(
-        _CELL_START
-        + rb'(?P<attributes>[^>]*?\sr="(?P<column>['
-        + columns.encode()
-        + rb'])(?P<row>\d+)"[^>]*?)(?:/>|>(?P<body>.*?)</(?P=prefix)?c>)',
-        re.S,
+def column_cells(
+    chunks: Iterable[bytes], columns: str, text_only: bool = False
+) -> Iterator[RawCell]:
+    """Yield the cells of a worksheet part that lie in ``columns`` (single letters), in order.
+
+    ``text_only``: only cells that hold text (shared, inline or formula strings).
+    """
+    # The search starts with literal text, so the regular expression engine skips to each
+    # reference in C; only the references of the columns wanted come back to Python.
+    wanted = re.compile(rb'\sr="([' + columns.encode() + rb'])(\d+)"')
+    position: _Position | None = None
+    for piece in _whole_rows(chunks):
+        if position is None and _without_references(piece):
+            position = _Position()
+        if position is not None:
+            yield from (
+                cell
+                for cell in position.cells(piece)
+                if cell.column in columns and (not text_only or cell.kind in _TEXT_KINDS)
+            )
+            continue
+        for match in wanted.finditer(piece):
+            start = piece.rfind(b"<", 0, match.start())
+            tag = _CELL_TAG.match(piece, start)
+            if tag is None or tag.end() < match.end():
+                continue  # a row's reference, or not a cell
+            if text_only and not _TEXT_TYPE.search(tag["attributes"]):
+                continue
+            body = None
+            if not tag["empty"]:
+                end = _CELL_END.search(piece, tag.end())
+                body = piece[tag.end() : end.start()] if end else b""
+            yield _cell(int(match[2]), match[1].decode(), tag["attributes"], body)
+
+
+_TEXT_KINDS = ("s", "inlineStr", "str")
+#: How much of each piece is searched for cells without references: writers leave them out
+#: everywhere or nowhere, and the search is slow.
+_SAMPLE = 64 * 1024
+
+
+def _without_references(piece: bytes) -> bool:
+    """Return whether a piece of a sheet (sampled at its start) has cells without ``r``."""
+    end = piece.rfind(b">", 0, _SAMPLE) + 1  # never cut a tag, or its r would seem missing
+    return _CELL_WITHOUT_REFERENCE.search(piece, 0, end) is not None
+
+
+def _odd_space(piece: bytes) -> bool:
+    """Return whether attributes in a piece are separated by tabs or line breaks."""
+    return any(
+        space + name in piece for space in (b"\t", b"\r", b"\n") for name in (b'r="', b't="')
+    )
+
+
+_TEXT_TYPE = re.compile(rb'\st="(?:s|inlineStr|str)"')
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?P<attributes>\s[^>]*?)(?P<empty>/?)>")
+
+
+def label_cells(chunks: Iterable[bytes], column: str, shared: set[int]) -> Iterator[RawCell]:
+    """Yield the cells of a column that may hold a label: the shared strings given, and text.
+
+    Made for finding a few labels in sheets of any size: each pattern starts with literal text
+    and names the shared strings wanted, so the engine passes every other cell in C.
+    """
+    letter = column.encode()
+    spaced, any_space = (
+        _label_patterns(b" ", letter, shared),
+        _label_patterns(rb"\s", letter, shared),
     )
     position: _Position | None = None
     for piece in _whole_rows(chunks):
-        if position is None and _CELL_WITHOUT_REFERENCE.search(piece):
+        if position is None and _without_references(piece):
             position = _Position()
         if position is not None:
-            yield from (cell for cell in position.cells(piece) if cell.column in columns)
-            continue
-        for match in wanted.finditer(piece):
-            yield _cell(
-                int(match["row"]), match["column"].decode(), match["attributes"], match["body"]
+            yield from (
+                cell
+                for cell in position.cells(piece)
+                if cell.column == column and cell.kind in _TEXT_KINDS
             )
+            continue
+        patterns = any_space if _odd_space(piece) else spaced
+        starts = {piece.rfind(b"<", 0, m.start()) for p in patterns for m in p.finditer(piece)}
+        for start in sorted(starts):
+            tag = _CELL_TAG.match(piece, start)
+            if tag is None:
+                continue
+            found = _REFERENCE.search(tag["attributes"])
+            if found is None or found[1] != letter:
+                continue
+            body = None
+            if not tag["empty"]:
+                end = _CELL_END.search(piece, tag.end())
+                body = piece[tag.end() : end.start()] if end else b""
+            yield _cell(int(found[2]), column, tag["attributes"], body)
+
+
+def _label_patterns(space: bytes, letter: bytes, shared: set[int]) -> list[re.Pattern[bytes]]:
+    """Return patterns for text cells of a column and for cells of the shared strings given.
+
+    Starting with a literal space (not ``\\s``) lets the engine jump from candidate to candidate.
+    """
+    reference = space + rb'r="' + letter + rb'(\d+)"'
+    inside = rb"[^>]*?"
+    found = [
+        reference + inside + rb'\st="(?:inlineStr|str)"',
+        space + rb't="(?:inlineStr|str)"' + inside + reference,
+    ]
+    if shared:
+        value = rb"[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?v>\s*(?:"
+        value += b"|".join(str(index).encode() for index in sorted(shared)) + rb")\s*<"
+        found += [
+            reference + inside + rb'\st="s"' + value,
+            space + rb't="s"' + inside + reference + value,
+        ]
+    return [re.compile(pattern) for pattern in found]
 
 
 def _whole_rows(chunks: Iterable[bytes]) -> Iterator[bytes]:

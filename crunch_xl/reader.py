@@ -29,6 +29,7 @@ from crunch_xl import template
 from crunch_xl.cells import (
     RawCell,
     column_cells,
+    label_cells,
     shared_items,
     shared_items_where,
     values_workbook,
@@ -122,7 +123,7 @@ def _read(package: Package) -> WorkbookInput:
     for sheet in sheets:
         keys = {
             _column_a_key(cell, label_strings)
-            for cell in column_cells(package.chunks(sheet.part), "A")
+            for cell in label_cells(package.chunks(sheet.part), "A", set(label_strings))
         }
         has_teachers, has_grades = (key in keys for key in _LABEL_KEYS)
         kinds[sheet.part] = (has_teachers, has_grades)
