@@ -23,6 +23,7 @@ unmarked), then ``process_workbook`` plans it and writes the results, twice. Cou
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import shutil
 import subprocess
@@ -85,7 +86,10 @@ def changed_parts(before: dict[str, bytes], after: dict[str, bytes]) -> list[str
     for name, data in before.items():
         if name in GRAFTED or after.get(name) == data:
             continue
-        if name in after and re.sub(rb'\stabSelected="(?:1|true)"', b"", data, 1) == after[name]:
+        if (
+            name in after
+            and re.sub(rb'\stabSelected="(?:1|true)"', b"", data, count=1) == after[name]
+        ):
             continue
         changed.append(name)
     return changed
@@ -109,11 +113,10 @@ def with_scenario(source: Path, target: Path) -> None:
     assert sheet is not None
     sheet.title = "crunch-xl corpus plan"
     fill_scenario_sheet(sheet, title="Plan", **SCENARIO)  # type: ignore[arg-type]
-    buffer = tempfile.SpooledTemporaryFile()
+    buffer = io.BytesIO()
     book.save(buffer)
-    buffer.seek(0)
     with open_package(source) as package:
-        target.write_bytes(graft(package, buffer.read()))
+        target.write_bytes(graft(package, buffer.getvalue()))
 
 
 def run_group(folder: Path, work: Path, libreoffice: bool) -> Group:
