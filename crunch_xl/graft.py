@@ -33,6 +33,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as safe_xml
@@ -84,11 +85,6 @@ def graft(package: Package, built: bytes) -> bytes:
     return _Graft(package, _read_built(built)).run()
 
 
-def result_parts(package: Package) -> set[str]:
-    """Return the parts of the package that only crunch-xl's result sheets reach."""
-    return _Graft(package, None).removed_parts()
-
-
 # --- the built workbook ------------------------------------------------------------------
 
 
@@ -134,7 +130,7 @@ def _content_types(data: bytes) -> dict[str, str]:
 
 
 class _Graft:
-    def __init__(self, package: Package, built: _Built | None) -> None:
+    def __init__(self, package: Package, built: _Built) -> None:
         self.package = package
         self.built = built
         self.workbook_part = package.workbook_part
@@ -142,8 +138,9 @@ class _Graft:
         self.sheets = package.sheets
         self.kept = [sheet for sheet in self.sheets if not sheet.is_result]
         self.removed = [sheet for sheet in self.sheets if sheet.is_result]
-        #: New bytes of the original parts that change; None: the part goes.
-        self.changed: dict[str, bytes | None] = {}
+        #: New bytes of the original parts that change (or how to edit them as they are
+        #: copied); None: the part goes.
+        self.changed: dict[str, bytes | _StreamedEdit | None] = {}
         #: New parts, in the order they are written.
         self.added: dict[str, bytes] = {}
         self.added_types: dict[str, str] = {}
@@ -181,7 +178,6 @@ class _Graft:
     # -- the whole graft ----------------------------------------------------------------------
 
     def run(self) -> bytes:
-        assert self.built is not None
         for part in self.removed_parts():
             self.changed[part] = None
         removed_ids = {self._sheet_id(sheet.index) for sheet in self.removed}
@@ -197,7 +193,6 @@ class _Graft:
 
     def _styles(self) -> dict[int, int]:
         """Merge the built styles into the user's styles part; return built xf -> final xf."""
-        assert self.built is not None
         part = self._workbook_target("styles")
         if part is None:
             # A workbook without styles (some generators leave them out): ours become its own.
@@ -217,7 +212,6 @@ class _Graft:
 
     def _add_parts(self, style_map: dict[int, int]) -> list[tuple[str, str, str]]:
         """Add the built sheets' parts under fresh names; return (name, part, rId) per sheet."""
-        assert self.built is not None
         built = self.built
         renamed: dict[str, str] = {}
         order: list[str] = []
@@ -268,8 +262,9 @@ class _Graft:
 
     def _workbook_rels_data(self) -> bytes:
         name = self.package.relationships_part(self.workbook_part)
-        if name in self.changed:
-            return self.changed[name] or b""
+        changed = self.changed.get(name)
+        if isinstance(changed, bytes):
+            return changed
         found = self.package.find(name)
         if found is None:
             return (
@@ -318,7 +313,6 @@ class _Graft:
 
     def _workbook(self, new_sheets: list[tuple[str, str, str]], removed_ids: set[str]) -> None:
         """Rewrite the workbook part: sheets, their names, the active tab."""
-        assert self.built is not None
         data = self.package.read(self.workbook_part)
         prefix = _root_prefix(data)
         r_prefix = _namespace_prefix(data, _RELATIONSHIPS_NS)
@@ -360,7 +354,6 @@ class _Graft:
         self, data: bytes, prefix: str, position: dict[int, int], first_new: int
     ) -> bytes:
         """Return the workbook part with sheet-scoped names renumbered, and ours added."""
-        assert self.built is not None
         block = _element(data, b"definedNames")
         names: list[tuple[tuple[str, int], bytes]] = []
         if block is not None:
@@ -431,7 +424,7 @@ class _Graft:
                 rb'\stabSelected="(?:1|true)"', head[views[0] : views[1]]
             ):
                 continue
-            self.changed[sheet.part] = _StreamedEdit(self.package, sheet.part)  # type: ignore[assignment]
+            self.changed[sheet.part] = _StreamedEdit(self.package, sheet.part)
 
     def _content_types_part(self) -> None:
         name = self.package.find("[Content_Types].xml") or "[Content_Types].xml"
@@ -468,8 +461,8 @@ class _Graft:
                 writer.copy(stream, info, self.package.label)
         now = time.localtime()[:6]
         for name, value in self.changed.items():
-            if value is not None and name not in self.package.names:
-                writer.add(name, value, now)  # type: ignore[arg-type]
+            if isinstance(value, bytes) and name not in self.package.names:
+                writer.add(name, value, now)
         for name, data in self.added.items():
             writer.add(name, data, now)
         writer.close()
@@ -813,20 +806,19 @@ class _ZipWriter:
         self.target = target
         self.entries: list[tuple[bytes, int, int, int, int, int, int, int, int]] = []
 
-    def copy(self, source: object, info: zipfile.ZipInfo, label: str) -> None:
-        """Copy an entry's compressed bytes as they are."""
-        stream = source  # the package's file, positioned by the reads below
-        stream.seek(info.header_offset)  # type: ignore[attr-defined]
-        header = stream.read(30)  # type: ignore[attr-defined]
+    def copy(self, stream: BinaryIO, info: zipfile.ZipInfo, label: str) -> None:
+        """Copy an entry's compressed bytes from the zip file ``stream`` as they are."""
+        stream.seek(info.header_offset)
+        header = stream.read(30)
         if len(header) < 30 or header[:4] != b"PK\x03\x04":
             raise WorkbookError(f"{label} is damaged (it is not a complete Excel file).")
         name_length, extra_length = struct.unpack("<HH", header[26:30])
-        stream.seek(info.header_offset + 30 + name_length + extra_length)  # type: ignore[attr-defined]
+        stream.seek(info.header_offset + 30 + name_length + extra_length)
 
         def chunks() -> Iterator[bytes]:
             left = info.compress_size
             while left > 0:
-                chunk = stream.read(min(_CHUNK, left))  # type: ignore[attr-defined]
+                chunk = stream.read(min(_CHUNK, left))
                 if not chunk:
                     raise WorkbookError(f"{label} is damaged (it is not a complete Excel file).")
                 left -= len(chunk)
