@@ -65,13 +65,8 @@ class RawCell:
     inline: bytes = b""
 
 
-def column_cells(
-    chunks: Iterable[bytes], columns: str, text_only: bool = False
-) -> Iterator[RawCell]:
-    """Yield the cells of a worksheet part that lie in ``columns`` (single letters), in order.
-
-    ``text_only``: only cells that hold text (shared, inline or formula strings).
-    """
+def column_cells(chunks: Iterable[bytes], columns: str) -> Iterator[RawCell]:
+    """Yield the cells of a worksheet part that lie in ``columns`` (single letters), in order."""
     # The search starts with literal text, so the regular expression engine skips to each
     # reference in C; only the references of the columns wanted come back to Python.
     wanted = re.compile(rb'\sr="([' + columns.encode() + rb'])(\d+)"')
@@ -80,19 +75,13 @@ def column_cells(
         if position is None and _without_references(piece):
             position = _Position()
         if position is not None:
-            yield from (
-                cell
-                for cell in position.cells(piece)
-                if cell.column in columns and (not text_only or cell.kind in _TEXT_KINDS)
-            )
+            yield from (cell for cell in position.cells(piece) if cell.column in columns)
             continue
         for match in wanted.finditer(piece):
             start = piece.rfind(b"<", 0, match.start())
             tag = _CELL_TAG.match(piece, start)
             if tag is None or tag.end() < match.end():
                 continue  # a row's reference, or not a cell
-            if text_only and not _TEXT_TYPE.search(tag["attributes"]):
-                continue
             body = None
             if not tag["empty"]:
                 end = _CELL_END.search(piece, tag.end())
@@ -119,7 +108,6 @@ def _odd_space(piece: bytes) -> bool:
     )
 
 
-_TEXT_TYPE = re.compile(rb'\st="(?:s|inlineStr|str)"')
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?P<attributes>\s[^>]*?)(?P<empty>/?)>")
 
 

@@ -308,12 +308,6 @@ def _number_of(text: str) -> object:
         return text
 
 
-def _one_line(error: BaseException) -> str:
-    """Return an exception as one short line for a message."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 def _key(label: str) -> str:
     """Return a label as it is compared: case-folded, single-spaced, without a trailing colon."""
     return " ".join(label.split()).rstrip(":").strip().casefold()
