@@ -767,8 +767,20 @@ def _insert_after_children(data: bytes, before: tuple[str, ...], addition: bytes
         if span is not None:
             at = max(at or 0, span[3])
     if at is None:
-        root = re.search(rb"<(?![?!])[^>]*?>", data)
-        assert root is not None
+        root = re.search(rb"<(?![?!])([^\s>/]+)[^>]*?(/?)>", data)
+        if root is None:
+            raise WorkbookError("A part of the workbook has no XML element in it.")
+        if root[2]:  # an empty root, <styleSheet .../>: open it to hold the addition
+            opened = data[root.start() : root.end() - 2].rstrip() + b">"
+            return (
+                data[: root.start()]
+                + opened
+                + addition
+                + b"</"
+                + root[1]
+                + b">"
+                + data[root.end() :]
+            )
         at = root.end()
     return data[:at] + addition + data[at:]
 

@@ -99,6 +99,12 @@ def prefixed_namespace(path: Path) -> Path:
     return fx.rewrite_parts(path, {name: prefixed for name in names})
 
 
+def empty_styles(path: Path) -> Path:
+    """A styles part that is one empty element (an old generator's; Excel opens it)."""
+    empty = b'<?xml version="1.0"?>\n<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+    return fx.rewrite_parts(fx.xlsxwriter_book(path), {"xl/styles.xml": lambda data: empty})
+
+
 BUILDERS: list[Callable[[Path], Path]] = [
     fx.openpyxl_plain, fx.kept_features, fx.text_boxes, fx.sparklines, fx.picture,
     fx.data_bars_2010, fx.visible_comment, fx.button, fx.threaded_comments, fx.slicer,
@@ -106,7 +112,7 @@ BUILDERS: list[Callable[[Path], Path]] = [
     fx.background_picture, fx.header_picture, fx.embedded_object, fx.read_only_recommended,
     fx.edit_ranges, fx.x14_validation, fx.grouped_pivot_table, fx.printer_settings,
     fx.chart_with_style_parts, fx.rich_text_and_blank_looking_cells, with_unknown_parts,
-    macros_xlsm, macros_in_xlsx, prefixed_namespace,
+    macros_xlsm, macros_in_xlsx, prefixed_namespace, empty_styles,
 ]  # fmt: skip
 
 
