@@ -11,10 +11,18 @@ Cases (fixed numbers, no randomness):
   need 600), so ten explanations are timed too;
 - ``20-grades``: one scenario with 20 grades and 3,000 children, every adjacent pair allowed
   as a composite;
-- ``5000-children``: a K-12 school of 5,000 children with pair and triple composites.
+- ``5000-children``: a K-12 school of 5,000 children with pair and triple composites;
+- ``whole-grid``: one scenario of the 450-child school beside a data sheet of 2,000 rows
+  whose ``<dimension>`` claims the whole grid (A1:XFD1048576), as Gnumeric writes it;
+- ``million-cells``: the same scenario beside a data sheet of 1,000,000 cells (100,000 rows of
+  numbers and text, as a class list or timetable export would be);
+- ``200-sheets``: the same scenario beside 200 sheets that are not scenarios.
+
+The scenario sheets are built with openpyxl; the data sheets with XlsxWriter, and the two are
+put together with crunch-xl's own graft (the scenario sheets are not marked as results).
 
 Each case runs in a fresh Python process, so its peak resident memory is its own. Phases:
-*read* (package inspection and ``read_workbook``), *plan* (``plan_scenario`` for every
+*read* (``read_workbook``, which checks the package first), *plan* (``plan_scenario`` for every
 sheet, with the time limit given) and *write* (``save_atomically``: the result sheets written
 into the workbook through a temporary file, as the command does).
 
@@ -29,11 +37,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -44,11 +54,13 @@ if __package__ in (None, ""):
     # Run as a script: make the repository root importable so `benchmarks` is a package.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import xlsxwriter
 from openpyxl import Workbook
 
 from crunch_xl import reader
+from crunch_xl.graft import graft
 from crunch_xl.model import Report, Scenario
-from crunch_xl.package import inspect_package
+from crunch_xl.package import open_package
 from crunch_xl.template import fill_scenario_sheet
 from crunch_xl.workbook import Settings, plan_scenario, save_atomically
 
@@ -127,15 +139,66 @@ def five_thousand_children() -> dict[str, Sheet]:
     }
 
 
+def one_school() -> dict[str, Sheet]:
+    """Return one scenario of the 450-child school, 20 teachers (one composite needed)."""
+    labels = [grade[0] for grade in PRIMARY]
+    return {
+        "Plan A": {
+            "teachers": 20,
+            "use_every_teacher": "Yes",
+            "composite_minimum": 6,
+            "alternatives": 3,
+            "grades": PRIMARY,
+            "composites": _adjacent(labels, 2),
+        }
+    }
+
+
+def whole_grid(workbook: Any) -> None:
+    """Add a 2,000-row data sheet (its dimension is made to claim the whole grid later)."""
+    sheet = workbook.add_worksheet("Data")
+    for row in range(2_000):
+        sheet.write_row(row, 0, [row, f"pupil {row}", row % 7, row * 1.5])
+
+
+def million_cells(workbook: Any) -> None:
+    """Add a data sheet of 100,000 rows by 10 columns: numbers and text."""
+    sheet = workbook.add_worksheet("Class lists")
+    for row in range(100_000):
+        room, family = f"Room {row % 40}", f"family {row // 3}"
+        values = [row, f"pupil {row}", row % 7, room, row * 0.5, row % 13, family, row % 2, 7, "-"]
+        sheet.write_row(row, 0, values)
+
+
+def many_sheets(workbook: Any) -> None:
+    """Add 200 sheets that are not scenarios, 50 rows by 5 columns each."""
+    for number in range(200):
+        sheet = workbook.add_worksheet(f"Week {number + 1}")
+        for row in range(50):
+            sheet.write_row(row, 0, [f"Class {row}", row, number, "Teachers", row * number])
+
+
 CASES: dict[str, Callable[[], dict[str, Sheet]]] = {
     "100-sheets": hundred_sheets,
     "20-grades": twenty_grades,
     "5000-children": five_thousand_children,
+    "whole-grid": one_school,
+    "million-cells": one_school,
+    "200-sheets": one_school,
+}
+#: Cases whose scenarios sit beside other sheets, and what adds those (XlsxWriter).
+BESIDE: dict[str, Callable[[Any], None]] = {
+    "whole-grid": whole_grid,
+    "million-cells": million_cells,
+    "200-sheets": many_sheets,
 }
 
 
-def build_workbook(path: Path, sheets: dict[str, Sheet]) -> Path:
-    """Return path after saving one template-shaped scenario sheet per entry."""
+def build_workbook(path: Path, sheets: dict[str, Sheet], beside: str | None = None) -> Path:
+    """Return path after saving one template-shaped scenario sheet per entry.
+
+    With ``beside``, the scenarios are grafted after the other sheets that case adds.
+    """
     workbook = Workbook()
     first = workbook.active
     assert first is not None
@@ -143,6 +206,26 @@ def build_workbook(path: Path, sheets: dict[str, Sheet]) -> Path:
     for name, sheet in sheets.items():
         fill_scenario_sheet(workbook.create_sheet(name), title=name, **sheet)
     workbook.save(path)
+    if beside is None:
+        return path
+    other = path.with_name("other.xlsx")
+    data = xlsxwriter.Workbook(str(other), {"constant_memory": True})
+    BESIDE[beside](data)
+    data.close()
+    if beside == "whole-grid":
+        with zipfile.ZipFile(other) as archive:
+            parts = {info.filename: archive.read(info) for info in archive.infolist()}
+        parts["xl/worksheets/sheet1.xml"] = re.sub(
+            rb'<dimension ref="[^"]*"/>',
+            b'<dimension ref="A1:XFD1048576"/>',
+            parts["xl/worksheets/sheet1.xml"],
+        )
+        with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, part in parts.items():
+                archive.writestr(name, part)
+    with open_package(other) as package:
+        path.write_bytes(graft(package, path.read_bytes()))
+    other.unlink()
     return path
 
 
@@ -182,14 +265,13 @@ def _python_peak_mb(work: Callable[[], object]) -> float:
 def run_case(name: str, time_limit: float, folder: Path) -> list[Phase]:
     """Return the phases of one case, run in this process."""
     sheets = CASES[name]()
-    path = build_workbook(folder / f"{name}.xlsx", sheets)
+    path = build_workbook(folder / f"{name}.xlsx", sheets, name if name in BESIDE else None)
     children = sum(row[1] for sheet in sheets.values() for row in sheet["grades"])
     size = path.stat().st_size
     settings = Settings(time_limit=time_limit)
     report = Report(file=path)
 
     def read() -> list[Scenario]:
-        report.lost = list(inspect_package(path).lost)
         found = reader.read_workbook(path)
         report.notes = list(found.notes)
         scenarios = [item for item in found.items if isinstance(item, Scenario)]

@@ -1,103 +1,34 @@
-"""Look inside a workbook file before anything opens it with openpyxl.
+"""Open a workbook package safely, and find its parts, relationships and sheets.
 
-`inspect_package` answers two questions from the raw file alone:
+Everything crunch-xl reads from a workbook, and everything it grafts into one, goes through
+`open_package`, which refuses with one plain line (`errors.WorkbookError`) what is not a
+workbook or not safe to open:
 
-1. **Is it safe and readable?** Empty files, text/CSV files with an Excel name, old ``.xls``
-   and password-protected (encrypted) workbooks, damaged zips, zips that are not workbooks,
-   zip bombs (checked on the zip's central directory before anything is unpacked, then every
-   read bounded) and XML with DOCTYPE/ENTITY declarations (entity expansion, external
-   entities) are refused with one plain line (`errors.WorkbookError`).
-2. **What would openpyxl lose?** `PackageInfo.lost` lists, in plain words, what loading the
-   workbook with openpyxl and saving it again would drop or change. The writer loads with
-   ``rich_text=True``, ``keep_links=True`` and ``keep_vba`` for ``.xlsm``/``.xltm``
-   (see `writer.write_results`); the list assumes exactly that.
+- empty files, text/CSV/HTML files with an Excel name, old ``.xls`` and password-protected
+  (encrypted) workbooks, OpenDocument, ``.xlsb``, Word and PowerPoint files, zips that are not
+  workbooks, and zips cut short;
+- zip bombs, from the zip's central directory before anything is unpacked (too many parts,
+  too large, absurd compression), then every read bounded by the part's declared size;
+- XML that declares a DOCTYPE or ENTITY (entity expansion, external entities). A declaration
+  may only stand in a part's prolog, before its first element, so only the prolog is read.
 
-What openpyxl 3.1 keeps and loses was found empirically: workbooks built with XlsxWriter,
-converted by LibreOffice 7.4 (``soffice --headless --convert-to xlsx``), or shaped like
-Excel's own files (x14 data validation, threaded comments, slicers, customXml, form
-controls), were loaded and saved with openpyxl and every part and XML element compared.
-
-======================================  =========================================  ===========
-feature                                 what openpyxl does                         reported
-======================================  =========================================  ===========
-cell values, formulas, styles, number   kept                                       no
-formats, merged cells, widths, freeze
-plain data validation (also lists       kept (``<dataValidations>``)               no
-``=Lists!$A$1:$A$3`` written there)
-conditional formats (cell rules,        kept (``<conditionalFormatting>``)         no
-colour scales, simple data bars/icons)
-x14 conditional formats (Excel 2010     ``extLst`` dropped: bar colours, axis,     yes
-data bars, LibreOffice data bars)       negative bars, custom icon sets revert
-x14 data validation (Excel writes       dropped                                    yes
-lists from other sheets there)
-sparklines (x14 ``sparklineGroups``)    dropped                                    yes
-other worksheet ``extLst`` entries      dropped                                    yes
-(slicer lists, timelines, add-ins...)
-shapes, text boxes, lines, groups       drawing rewritten with charts and          yes
-(``xdr:sp/grpSp/cxnSp``)                pictures only
-pictures (``xdr:pic``)                  kept only if Pillow is installed;          yes, then
-                                        EMF/WMF and linked pictures always lost    not
-charts (``c:chart``), chart sheets      kept (re-written from openpyxl's chart     no
-                                        model; tiny cosmetic details such as
-                                        rounded corners or the chart style part
-                                        may change)
-SmartArt, ink, new chart types          dropped                                    yes
-(chartex: waterfall, histogram...)
-shapes drawn inside a chart             dropped (``userShapes``)                   yes
-comments (notes)                        kept; text formatting and box size reset   no
-comments set to "always show"           become hidden                              yes
-threaded comments (Excel 365)           dropped; the plain-note copy stays         yes
-form controls (buttons, check boxes)    dropped in .xlsx; kept in .xlsm (VML is    .xlsx only
-                                        copied with ``keep_vba``)
-ActiveX controls, embedded OLE objects  dropped (``<controls>``/``<oleObjects>``)  yes
-macros (``vbaProject.bin``)             kept with ``keep_vba`` (.xlsm);            .xlsx only
-                                        lost in a file named .xlsx
-digital signature of the macros         unlinked (its relationship part is lost)   yes
-custom ribbon (``customUI``)            kept with ``keep_vba``, else dropped       .xlsx only
-background picture, header/footer       dropped (``<picture>``,                    yes
-pictures                                ``<legacyDrawingHF>``)
-ignored errors (green triangles)        dropped (``<ignoredErrors>``)              yes
-custom views, allow-edit ranges,        dropped                                    yes
-Watch Window, smart tags, data
-consolidation, web publishing
-"password to modify", read-only         dropped (``<fileSharing>``)                yes
-recommended
-dynamic array formulas (``cm=``)        ``metadata.xml`` dropped: they become      yes
-                                        legacy array formulas
-pictures/data types in cells            ``richData`` dropped                       yes
-checkboxes in cells                     ``featurePropertyBag`` dropped             yes
-slicers, timelines, Power Pivot data    dropped                                    yes
-model, connections/queries, customXml
-(SharePoint data, Power Query), add-ins
-tracked changes, named sheet views
-Excel 4.0 macro sheets, dialog sheets   rewritten as ordinary worksheets           yes
-tables, pivot tables, defined names,    kept                                       no
-print areas/titles, autofilter,
-protection, external links
-rich text in cells                      kept with ``rich_text=True``               no
-theme, core and custom properties       kept                                       no
-cached formula results                  dropped; Excel recalculates on opening     no
-calcChain, printerSettings, thumbnail,  dropped; Excel rebuilds them, or they      no
-chart style/colour parts, app.xml       never change what the workbook shows
-LibreOffice's empty drawings, empty     dropped; nothing visible                   no
-custom properties and headers
-======================================  =========================================  ===========
-
-openpyxl parses XML through defusedxml when it is installed (``openpyxl.xml.DEFUSEDXML``),
-which forbids entity expansion; this module refuses such files before openpyxl sees them.
+Nothing else about the workbook is judged: charts, pivot tables, macros, controls and parts
+not yet invented are none of crunch-xl's business, because it never re-writes them (see
+graft.py). A workbook saved as Strict Open XML is read, but its results go beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
-import re
 import struct
+import threading
 import zipfile
 import zlib
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError
@@ -105,7 +36,6 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from . import words
 from .errors import WorkbookError
 from .model import RESULT_SHEET_MARK
 
@@ -118,14 +48,18 @@ MAX_UNCOMPRESSED = 300 * 1024 * 1024
 MAX_RATIO = 1_000
 #: Parts smaller than this are never a bomb, whatever their ratio.
 RATIO_CHECKED_FROM = 1024 * 1024
+#: Workbooks that unpack to more than this are read and written one at a time, so that the
+#: watched folder's workers, each with a workbook, never hold more than one large one at once.
+LARGE_WORKBOOK = 30 * 1024 * 1024
+#: A prolog (XML declaration, comments) longer than this is not one any program writes.
+MAX_PROLOG = 1024 * 1024
 
 _CHUNK = 1024 * 1024
-#: Parts read while checking for entity declarations are kept up to this many bytes.
-_CACHED = 128 * 1024 * 1024
+_PROLOG_CHUNK = 16 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-_STRICT_NAMESPACE = "http://purl.oclc.org/ooxml/spreadsheetml/main"
-_MACRO_SUFFIXES = (".xlsm", ".xltm")
+STRICT_NAMESPACE = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+MACRO_SUFFIXES = (".xlsm", ".xltm")
 
 # Where a declaration may start: "<!" in UTF-8/ASCII and in UTF-16 either way round (expat
 # reads nothing else). "<!" also opens comments and CDATA, so what follows is checked.
@@ -135,106 +69,18 @@ _DECLARATION_STARTS = {
     "utf-16-be": (b"\x00<\x00!", "utf-16-be"),
 }
 _DECLARATION_WORDS = ("DOCTYPE", "ENTITY")
-_DECLARATION_OVERLAP = 32
 
-# Image formats are never parsed as XML by openpyxl; SVG pictures legitimately carry DOCTYPEs.
+# Image formats are never parsed as XML; SVG pictures legitimately carry DOCTYPEs.
 _IMAGE_SUFFIXES = (
     ".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf",
     ".svg", ".ico", ".webp",
 )  # fmt: skip
 _BINARY_SUFFIXES = (".bin", ".data", ".sigs", ".odttf")
 
-# Worksheet elements openpyxl reads and writes back (or that never show: sheetCalcPr,
-# phoneticPr, sortState). Anything else at the top of a worksheet is dropped.
-_KEPT_SHEET_ELEMENTS = frozenset(
-    {
-        "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData",
-        "sheetCalcPr", "sheetProtection", "scenarios", "autoFilter", "sortState",
-        "mergeCells", "phoneticPr", "conditionalFormatting", "dataValidations",
-        "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter",
-        "rowBreaks", "colBreaks", "tableParts", "drawing", "legacyDrawing",
-    }
-)  # fmt: skip
-_SHEET_ELEMENT_LOSSES = {
-    "picture": "a background picture",
-    "legacyDrawingHF": "pictures in the header or footer",
-    "drawingHF": "pictures in the header or footer",
-    "ignoredErrors": "ignored error checks (Excel's green triangles would come back)",
-    "protectedRanges": "ranges that users may edit with a password",
-    "dataConsolidate": "data consolidation settings",
-    "smartTags": "smart tags",
-    "cellWatches": "Watch Window cells",
-    "webPublishItems": "web publishing settings",
-    "customProperties": "custom sheet properties (set by add-ins or macros)",
-}
-# Worksheet extensions (extLst), by uri; Excel's uris differ in letter case between versions.
-_SHEET_EXTENSIONS = {
-    "{78C0D931-6437-407D-A8EE-F0AAD7539E65}": (
-        "conditional formatting from Excel 2010 or later (data bars, icon sets)"
-    ),
-    "{CCE6A557-97BC-4B89-ADB6-D9C93CAAB3DF}": ("x14 data validation (lists from other sheets)"),
-    "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": "sparklines",
-    "{FC87AEE6-9EDD-4A0A-B7FB-166176984837}": "ranges that users may edit with a password",
-    "{01252117-D84E-4E92-8308-4BE1C098FCBB}": (
-        "ignored error checks (Excel's green triangles would come back)"
-    ),
-    # Slicers, timelines and add-ins are reported once for the workbook, from their parts.
-    "{A8765BA9-456A-4DAB-B4F3-ACF838C121DE}": None,
-    "{3A4CF648-6AED-40F4-86FF-DC5316D8AED3}": None,
-    "{7E03D99C-DC04-49D9-9315-930204A7B6E9}": None,
-    "{F7C9EE02-42E1-4005-9D12-6889AFFD525C}": None,
-}
-_FORM_CONTROLS = frozenset(
-    {"Button", "Checkbox", "Drop", "List", "Radio", "Spin", "Scroll", "GBox", "Label", "Edit"}
-)
-# openpyxl's keep_vba copies VML drawings only when their name matches this (writer/excel.py).
-_VML_KEPT_WITH_VBA = re.compile(r"xl/drawings/.*vmlDrawing\d\.vml")
-
-# Parts openpyxl drops, by where Excel puts them: (path prefix, what the user would lose).
-# None: dropped but either reported elsewhere (from the sheet that uses it) or never visible.
-_PART_LOSSES: tuple[tuple[str, str | None], ...] = (
-    ("xl/slicers/", "slicers"),
-    ("xl/slicercaches/", "slicers"),
-    ("xl/timelines/", "timelines"),
-    ("xl/timelinecaches/", "timelines"),
-    ("xl/threadedcomments/", "threaded comments (replies would become plain notes)"),
-    ("xl/persons/", None),
-    ("xl/connections.xml", "data connections or queries"),
-    ("xl/querytables/", "data connections or queries"),
-    ("xl/model/", "a data model (Power Pivot)"),
-    ("xl/webextensions/", "Office add-ins"),
-    ("xl/richdata/", "pictures or data types (such as Stocks) inside cells"),
-    ("xl/featurepropertybag/", "checkboxes inside cells"),
-    ("xl/namedsheetviews/", "named sheet views"),
-    ("xl/revisions/", "tracked changes (shared workbook history)"),
-    ("xl/usernames.xml", None),
-    ("xl/customproperty", None),
-    ("xl/embeddings/", None),
-    ("xl/activex/", None),
-    ("xl/ctrlprops/", None),
-    ("xl/diagrams/", None),
-    ("xl/ink/", None),
-    ("xl/calcchain.xml", None),
-    ("xl/printersettings/", None),
-    ("xl/volatiledependencies.xml", None),
-    ("docprops/thumbnail", None),
-    ("_xmlsignatures/", "the digital signature of the workbook"),
-    ("docmetadata/", "the sensitivity label"),
-)
-# Parts openpyxl reads and writes again (or that are checked feature by feature).
-_KEPT_PREFIXES = (
-    "[content_types].xml", "docprops/core.xml", "docprops/app.xml", "docprops/custom.xml",
-    "xl/workbook.xml", "xl/styles.xml", "xl/sharedstrings.xml", "xl/theme/", "xl/worksheets/",
-    "xl/chartsheets/", "xl/macrosheets/", "xl/dialogsheets/", "xl/drawings/", "xl/charts/",
-    "xl/media/", "xl/comments", "xl/tables/", "xl/pivottables/", "xl/pivotcache/",
-    "xl/externallinks/", "xl/vbaproject.bin", "xl/vbaprojectsignature", "customui/",
-    "customxml/", "xl/metadata.xml",
-)  # fmt: skip
-
 
 @dataclass
 class PackageInfo:
-    """What is inside a workbook file, and what openpyxl would lose re-saving it."""
+    """What kind of workbook a file is (it has passed every safety check)."""
 
     #: The file inspected (None for a stream without a name).
     path: Path | None
@@ -244,51 +90,100 @@ class PackageInfo:
     parts: int
     #: Bytes all parts unpack to, from the zip's central directory.
     uncompressed: int
-    #: Plain-words descriptions of what loading and re-saving with openpyxl would drop or
-    #: change, e.g. "2 shapes or text boxes on sheet 'Budget'". Empty: writing is lossless.
-    lost: list[str] = field(default_factory=list)
+    #: True for a workbook saved as Strict Open XML (read, but never grafted into).
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """One relationship of a part: its type's last word, and its target as a part name."""
+
+    id: str
+    kind: str
+    target: str
+    external: bool
+
+
+@dataclass(frozen=True)
+class SheetEntry:
+    """One sheet as ``xl/workbook.xml`` lists it."""
+
+    #: Position among all sheets (chart sheets included), as localSheetId counts.
+    index: int
+    name: str
+    #: The sheet's part, e.g. ``xl/worksheets/sheet1.xml`` ("" when its relationship is missing).
+    part: str
+    #: The relationship type's last word: ``worksheet``, ``chartsheet``, ``dialogsheet``, ...
+    kind: str
+    #: ``visible``, ``hidden`` or ``veryHidden``.
+    state: str
+    #: True when crunch-xl wrote it (its sheet-scoped name ``model.RESULT_SHEET_MARK``).
+    is_result: bool
 
 
 def inspect_package(source: Path | BinaryIO) -> PackageInfo:
-    """Return what is inside a workbook, refusing files that are unsafe or not workbooks.
+    """Return what kind of workbook a file is, refusing files that are unsafe or not workbooks.
 
     A stream is read from its current position and left there afterwards, so the same stream
     can be handed on to the reader. Raises `WorkbookError` with one plain line.
     """
+    with open_package(source) as package:
+        return package.info
+
+
+@contextlib.contextmanager
+def open_package(source: Path | BinaryIO) -> Iterator[Package]:
+    """Yield a checked package, read part by part while the context lasts.
+
+    A stream is read from its current position and put back there at the end.
+    Raises `WorkbookError` with one plain line.
+    """
     if isinstance(source, str | Path):
-        return _inspect_file(Path(source))
+        path = Path(source)
+        try:
+            stream = path.open("rb")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise WorkbookError(f"{path.name} cannot be opened: {reason}.") from error
+        with stream:
+            yield _open(stream, path.name, path)
+        return
     name = getattr(source, "name", None)
-    path = Path(name) if isinstance(name, str) else None
-    label = path.name if path is not None else "This file"
+    named = Path(name) if isinstance(name, str) else None
+    label = named.name if named is not None else "This file"
     if not source.seekable():
         # Read no more than the largest workbook we would open anyway.
         data = source.read(MAX_UNCOMPRESSED + 1)
         if len(data) > MAX_UNCOMPRESSED:
             raise WorkbookError(_too_large(label, len(data)))
-        return _inspect(io.BytesIO(data), label, path)
+        yield _open(io.BytesIO(data), label, named)
+        return
     start = source.tell()
     try:
         if start:
             # Zip and OLE2 offsets count from the start of the file.
-            return _inspect(io.BytesIO(source.read(MAX_UNCOMPRESSED + 1)), label, path)
-        return _inspect(source, label, path)
+            yield _open(io.BytesIO(source.read(MAX_UNCOMPRESSED + 1)), label, named)
+        else:
+            yield _open(source, label, named)
     finally:
         source.seek(start)
 
 
-def _inspect_file(path: Path) -> PackageInfo:
-    """Return the package info of a file on disk."""
-    try:
-        stream = path.open("rb")
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise WorkbookError(f"{path.name} cannot be opened: {reason}.") from error
-    with stream:
-        return _inspect(stream, path.name, path)
+_LARGE = threading.Lock()
 
 
-def _inspect(stream: BinaryIO, label: str, path: Path | None) -> PackageInfo:
-    """Return the package info of a stream positioned at the file's first byte."""
+@contextlib.contextmanager
+def one_large_at_a_time(package: Package) -> Iterator[None]:
+    """Hold the context while reading or writing a package, one large package at a time."""
+    if package.info.uncompressed <= LARGE_WORKBOOK:
+        yield
+        return
+    with _LARGE:
+        yield
+
+
+def _open(stream: BinaryIO, label: str, path: Path | None) -> Package:
+    """Return the package of a stream positioned at the file's first byte, once checked."""
     head = stream.read(8)
     stream.seek(0)
     if not head:
@@ -301,17 +196,248 @@ def _inspect(stream: BinaryIO, label: str, path: Path | None) -> PackageInfo:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as error:
         raise WorkbookError(_damaged(label)) from error
-    with archive:
-        infos = archive.infolist()
-        _check_sizes(infos, label)
-        names = [info.filename for info in infos]
-        _check_kind(names, label)
-        cache = _refuse_declarations(archive, infos, label)
-        package = _Package(archive, label, cache)
-        return package.inspect(path, len(infos), sum(info.file_size for info in infos))
+    infos = archive.infolist()
+    _check_sizes(infos, label)
+    _check_kind([info.filename for info in infos], label)
+    package = Package(archive, stream, label, path)
+    package.refuse_declarations()
+    return package
 
 
-# --- what kind of file it is -------------------------------------------------------------
+class Package:
+    """A zip package already checked for size, kind and entity declarations."""
+
+    def __init__(
+        self, archive: zipfile.ZipFile, stream: BinaryIO, label: str, path: Path | None
+    ) -> None:
+        self.archive = archive
+        #: The file the zip is read from (graft.py copies compressed parts straight from it).
+        self.stream = stream
+        self.label = label
+        self.path = path
+        self.names = {info.filename: info for info in archive.infolist()}
+        self.by_lower = {name.lower(): name for name in self.names}
+
+    # -- parts ----------------------------------------------------------------------------------
+
+    def find(self, name: str) -> str | None:
+        """Return the part's real name, matched case-insensitively (zip names are exact)."""
+        return name if name in self.names else self.by_lower.get(name.lower())
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """Yield a part's bytes in pieces, never more than its declared size."""
+        return _read_chunks(self.archive, self.names[name], self.label)
+
+    def read(self, name: str) -> bytes:
+        """Return a part's bytes (bounded by its declared size)."""
+        return b"".join(self.chunks(name))
+
+    def xml(self, name: str) -> Element:
+        """Return a part parsed as XML (defusedxml: no DTDs, no entities)."""
+        try:
+            return safe_xml.fromstring(self.read(name))
+        except DefusedXmlException as error:
+            raise WorkbookError(_declarations(self.label, name)) from error
+        except (ParseError, ValueError) as error:
+            raise WorkbookError(
+                f"{self.label} is damaged ({name} is not valid XML); save it again from Excel."
+            ) from error
+
+    def refuse_declarations(self) -> None:
+        """Refuse any XML part whose prolog declares a DOCTYPE or ENTITY."""
+        for name, info in self.names.items():
+            if info.is_dir() or name.lower().endswith(_IMAGE_SUFFIXES + _BINARY_SUFFIXES):
+                continue
+            chunks = _read_chunks(self.archive, info, self.label, _PROLOG_CHUNK)
+            try:
+                declares = _prolog_declares(chunks)
+            finally:
+                chunks.close()
+            if declares:
+                raise WorkbookError(_declarations(self.label, name))
+
+    # -- relationships --------------------------------------------------------------------------
+
+    def relationships_part(self, part: str) -> str:
+        """Return the name of a part's relationships part (which may not exist)."""
+        folder, base = posixpath.split(part)
+        return posixpath.join(folder, "_rels", base + ".rels")
+
+    def relationships(self, part: str) -> dict[str, Relationship]:
+        """Return a part's relationships by id, with targets as package part names."""
+        rels = self.find(self.relationships_part(part))
+        if rels is None:
+            return {}
+        return parse_relationships(self.read(rels), part, self.label, rels)
+
+    # -- the workbook ---------------------------------------------------------------------------
+
+    @cached_property
+    def workbook_part(self) -> str:
+        """Return the workbook part's name (``xl/workbook.xml`` in every known producer)."""
+        for relationship in self.relationships("").values():
+            found = self.find(relationship.target)
+            if relationship.kind == "officeDocument" and found is not None:
+                return found
+        found = self.find("xl/workbook.xml")
+        if found is None:  # _check_kind has made sure it is there
+            raise WorkbookError(f"{self.label} is not an Excel workbook.")
+        return found
+
+    @cached_property
+    def workbook(self) -> Element:
+        """Return the workbook part, parsed."""
+        return self.xml(self.workbook_part)
+
+    @cached_property
+    def strict(self) -> bool:
+        """Return whether the workbook is saved as Strict Open XML."""
+        return self.workbook.tag.startswith("{" + STRICT_NAMESPACE)
+
+    @cached_property
+    def sheets(self) -> list[SheetEntry]:
+        """Return the sheets in workbook order, crunch-xl's result sheets marked."""
+        relationships = self.relationships(self.workbook_part)
+        listed = [e for group in self.workbook if local(group.tag) == "sheets" for e in group]
+        results = set()
+        for element in self.workbook.iter():
+            if local(element.tag) == "definedName" and element.get("name") == RESULT_SHEET_MARK:
+                sheet = element.get("localSheetId", "")
+                if sheet.isdigit():
+                    results.add(int(sheet))
+        sheets = []
+        for index, element in enumerate(listed):
+            relationship = relationships.get(relationship_id(element))
+            part = ""
+            if relationship is not None and not relationship.external:
+                part = self.find(relationship.target) or ""
+            sheets.append(
+                SheetEntry(
+                    index=index,
+                    name=element.get("name", ""),
+                    part=part,
+                    kind=relationship.kind if relationship else "",
+                    state=element.get("state", "visible"),
+                    is_result=index in results,
+                )
+            )
+        return sheets
+
+    @cached_property
+    def info(self) -> PackageInfo:
+        """Return what kind of workbook this is."""
+        content_types = self.find("[Content_Types].xml")
+        declared = self.read(content_types) if content_types else b""
+        has_vba = self.find("xl/vbaProject.bin") is not None
+        infos = self.names.values()
+        return PackageInfo(
+            path=self.path,
+            is_macro_enabled=has_vba or b"macroEnabled" in declared,
+            parts=len(self.names),
+            uncompressed=sum(info.file_size for info in infos),
+            strict=self.strict,
+        )
+
+
+def parse_relationships(
+    data: bytes, part: str, label: str = "This file", name: str = ""
+) -> dict[str, Relationship]:
+    """Return the relationships in a ``.rels`` part's bytes, targets resolved from ``part``."""
+    try:
+        root = safe_xml.fromstring(data)
+    except DefusedXmlException as error:
+        raise WorkbookError(_declarations(label, name)) from error
+    except (ParseError, ValueError) as error:
+        raise WorkbookError(
+            f"{label} is damaged ({name} is not valid XML); save it again from Excel."
+        ) from error
+    folder = posixpath.dirname(part)
+    found = {}
+    for item in root:
+        if local(item.tag) != "Relationship":
+            continue
+        target = item.get("Target", "")
+        external = item.get("TargetMode", "") == "External"
+        if not external:
+            joined = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+            target = posixpath.normpath(joined)
+        rid = item.get("Id", "")
+        found[rid] = Relationship(rid, rel_kind(item.get("Type", "")), target, external)
+    return found
+
+
+def local(tag: object) -> str:
+    """Return an element's tag without its namespace."""
+    text = tag if isinstance(tag, str) else ""
+    return text.rsplit("}", 1)[-1]
+
+
+def relationship_id(element: Element) -> str:
+    """Return an element's ``r:id`` attribute (empty if it has none)."""
+    return next((v for k, v in element.attrib.items() if local(k) == "id" and "}" in k), "")
+
+
+def rel_kind(relationship_type: str) -> str:
+    """Return the last word of a relationship type, e.g. ``worksheet`` or ``drawing``."""
+    return relationship_type.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _declarations(label: str, name: str) -> str:
+    return (
+        f"{label} contains XML entity declarations, which crunch-xl does not open for safety "
+        f"({name})."
+    )
+
+
+def _prolog_declares(chunks: Iterator[bytes]) -> bool:
+    """Return whether an XML part declares a DOCTYPE or ENTITY before its first element.
+
+    XML allows declarations nowhere else, so the part is read only up to its root element.
+    """
+    data = b""
+    for chunk in chunks:
+        data += chunk
+        encoding = _xml_encoding(data)
+        marker, codec = _DECLARATION_STARTS[encoding]
+        text = data.decode(codec, errors="ignore") if codec != "latin-1" else data.decode(codec)
+        verdict = _prolog_verdict(text.lstrip("\ufeff"))
+        if verdict is not None:
+            return verdict
+        if len(data) > MAX_PROLOG:
+            return _declares(data, encoding)
+    return _declares(data, _xml_encoding(data))
+
+
+def _prolog_verdict(text: str) -> bool | None:
+    """Return True for a declaration in the prolog, False once the root element starts.
+
+    None: the text ends inside the prolog (more is needed).
+    """
+    at = 0
+    while True:
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        if at >= len(text):
+            return None
+        if not text.startswith("<", at):
+            return False  # not XML at all: nothing will parse it as XML
+        for opening, closing in (("<?", "?>"), ("<!--", "-->")):
+            if text.startswith(opening, at):
+                end = text.find(closing, at + len(opening))
+                if end < 0:
+                    return None
+                at = end + len(closing)
+                break
+        else:
+            if text.startswith("<!", at):
+                word = text[at + 2 : at + 16].upper()
+                if len(word) < 7 and len(text) - at < 16:
+                    return None
+                return word.startswith(_DECLARATION_WORDS)
+            return False
+
+
+# --- what kind of file it is ----------------------------------------------------------------
 
 
 def _damaged(label: str) -> str:
@@ -497,40 +623,6 @@ def _check_kind(names: list[str], label: str) -> None:
         )
 
 
-def _refuse_declarations(
-    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], label: str
-) -> dict[str, bytes]:
-    """Refuse any part that declares a DOCTYPE or ENTITY (entity expansion, XXE).
-
-    Return the parts read on the way (up to `_CACHED` bytes), so they are not unpacked twice.
-    """
-    cache: dict[str, bytes] = {}
-    cached = 0
-    for info in infos:
-        lowered = info.filename.lower()
-        if info.is_dir() or lowered.endswith(_IMAGE_SUFFIXES + _BINARY_SUFFIXES):
-            continue
-        keep = cached + info.file_size <= _CACHED
-        chunks = []
-        tail = b""
-        encoding = ""
-        for chunk in _read_chunks(archive, info, label):
-            encoding = encoding or _xml_encoding(chunk)
-            window = tail + chunk
-            if _declares(window, encoding):
-                raise WorkbookError(
-                    f"{label} contains XML entity declarations, which crunch-xl does not open "
-                    f"for safety ({info.filename})."
-                )
-            tail = window[-_DECLARATION_OVERLAP:]
-            if keep:
-                chunks.append(chunk)
-        if keep:
-            cache[info.filename] = b"".join(chunks)
-            cached += info.file_size
-    return cache
-
-
 def _xml_encoding(start: bytes) -> str:
     """Return how XML bytes are encoded, from their first bytes (as expat decides)."""
     if start.startswith((b"\xff\xfe", b"<\x00")):
@@ -553,13 +645,15 @@ def _declares(data: bytes, encoding: str) -> bool:
     return False
 
 
-def _read_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> Iterator[bytes]:
+def _read_chunks(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, size: int = _CHUNK
+) -> Generator[bytes, None, None]:
     """Yield a part's bytes, never more than its declared size (a lying header is refused)."""
     left = info.file_size
     try:
         with archive.open(info) as part:
             while True:
-                chunk = part.read(min(_CHUNK, left + 1))
+                chunk = part.read(min(size, left + 1))
                 if not chunk:
                     return
                 left -= len(chunk)
@@ -570,455 +664,3 @@ def _read_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) ->
         raise WorkbookError(_damaged(label)) from error
     except RuntimeError as error:  # an encrypted zip entry
         raise WorkbookError(_damaged(label)) from error
-
-
-# --- what openpyxl would lose ------------------------------------------------------------
-
-
-def _local(tag: object) -> str:
-    """Return an element's tag without its namespace."""
-    text = tag if isinstance(tag, str) else ""
-    return text.rsplit("}", 1)[-1]
-
-
-def _relationship_id(element: Element) -> str:
-    """Return an element's ``r:id`` attribute (empty if it has none)."""
-    return next((v for k, v in element.attrib.items() if _local(k) == "id" and "}" in k), "")
-
-
-def _rel_kind(relationship_type: str) -> str:
-    """Return the last word of a relationship type, e.g. ``drawing`` or ``ctrlProp``."""
-    return relationship_type.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _quoted(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
-
-
-@dataclass(frozen=True)
-class _Relationship:
-    kind: str
-    target: str
-    external: bool
-
-
-@dataclass(frozen=True)
-class _Sheet:
-    name: str
-    part: str
-    kind: str
-
-
-class _Package:
-    """A zip package already checked for size and entity declarations, read part by part."""
-
-    def __init__(self, archive: zipfile.ZipFile, label: str, cache: dict[str, bytes]) -> None:
-        self.archive = archive
-        self.cache = cache
-        self.label = label
-        self.names = {info.filename: info for info in archive.infolist()}
-        self.by_lower = {name.lower(): name for name in self.names}
-        self.pillow = _pillow_installed()
-
-    # reading
-
-    def read(self, name: str) -> bytes:
-        """Return a part's bytes (bounded by its declared size)."""
-        if name in self.cache:
-            return self.cache[name]
-        return b"".join(_read_chunks(self.archive, self.names[name], self.label))
-
-    def xml(self, name: str, data: bytes | None = None) -> Element:
-        """Return a part parsed as XML (defusedxml: no DTDs, no entities)."""
-        try:
-            return safe_xml.fromstring(self.read(name) if data is None else data)
-        except DefusedXmlException as error:
-            raise WorkbookError(
-                f"{self.label} contains XML entity declarations, which crunch-xl does not "
-                f"open for safety ({name})."
-            ) from error
-        except (ParseError, ValueError) as error:
-            raise WorkbookError(
-                f"{self.label} is damaged ({name} is not valid XML); save it again from Excel."
-            ) from error
-
-    def find(self, name: str) -> str | None:
-        """Return the part's real name, matched case-insensitively (zip names are exact)."""
-        return name if name in self.names else self.by_lower.get(name.lower())
-
-    def relationships(self, part: str) -> dict[str, _Relationship]:
-        """Return a part's relationships by id, with targets as package part names."""
-        folder, base = posixpath.split(part)
-        rels = self.find(posixpath.join(folder, "_rels", base + ".rels"))
-        if rels is None:
-            return {}
-        found = {}
-        for item in self.xml(rels):
-            if _local(item.tag) != "Relationship":
-                continue
-            target = item.get("Target", "")
-            external = item.get("TargetMode", "") == "External"
-            if not external:
-                joined = target[1:] if target.startswith("/") else posixpath.join(folder, target)
-                target = posixpath.normpath(joined)
-            found[item.get("Id", "")] = _Relationship(
-                _rel_kind(item.get("Type", "")), target, external
-            )
-        return found
-
-    # the whole workbook
-
-    def inspect(self, path: Path | None, parts: int, uncompressed: int) -> PackageInfo:
-        """Return the package info: macros, and everything openpyxl would lose."""
-        workbook_part = self._workbook_part()
-        workbook = self.xml(workbook_part)
-        if workbook.tag.startswith("{" + _STRICT_NAMESPACE):
-            raise WorkbookError(
-                f"{self.label} is saved as Strict Open XML, which crunch-xl cannot read; save it "
-                "as an ordinary Excel Workbook (.xlsx)."
-            )
-        content_types = self.read(self.find("[Content_Types].xml") or "[Content_Types].xml")
-        has_vba = self.find("xl/vbaProject.bin") is not None
-        is_macro_enabled = has_vba or b"macroEnabled" in content_types
-        # The writer keeps VBA for .xlsm/.xltm files; a nameless stream is taken at its word.
-        keep_vba = is_macro_enabled if path is None else path.suffix.lower() in _MACRO_SUFFIXES
-
-        lost: list[str] = []
-        sheets, results = self._sheets(workbook_part, workbook)
-        for index, sheet in enumerate(sheets):
-            if index in results:
-                continue  # crunch-xl's own result sheet: the writer replaces it anyway
-            lost.extend(self._sheet_losses(sheet, keep_vba))
-        lost.extend(self._workbook_losses(workbook, sheets, keep_vba, has_vba))
-        return PackageInfo(
-            path=path,
-            is_macro_enabled=is_macro_enabled,
-            parts=parts,
-            uncompressed=uncompressed,
-            lost=list(dict.fromkeys(lost)),
-        )
-
-    def _workbook_part(self) -> str:
-        for relationship in self.relationships("").values():
-            if relationship.kind == "officeDocument" and relationship.target in self.names:
-                return relationship.target
-        found = self.find("xl/workbook.xml")
-        if found is None:  # _check_kind has made sure it is there
-            raise WorkbookError(f"{self.label} is not an Excel workbook.")
-        return found
-
-    def _sheets(self, workbook_part: str, workbook: Element) -> tuple[list[_Sheet], set[int]]:
-        """Return the sheets in workbook order, and the indexes of crunch-xl's result sheets."""
-        relationships = self.relationships(workbook_part)
-        sheets = []
-        listed = [e for group in workbook if _local(group.tag) == "sheets" for e in group]
-        for element in listed:
-            rid = _relationship_id(element)
-            relationship = relationships.get(rid)
-            part = relationship.target if relationship else ""
-            kind = relationship.kind if relationship else ""
-            sheets.append(_Sheet(element.get("name", ""), part, kind))
-        results = set()
-        for element in workbook.iter():
-            if _local(element.tag) == "definedName" and element.get("name") == RESULT_SHEET_MARK:
-                local = element.get("localSheetId", "")
-                if local.isdigit():
-                    results.add(int(local))
-        return sheets, results
-
-    def _workbook_losses(
-        self,
-        workbook: Element,
-        sheets: list[_Sheet],
-        keep_vba: bool,
-        has_vba: bool,
-    ) -> list[str]:
-        lost = []
-        for element in workbook:
-            tag = _local(element.tag)
-            if tag == "fileSharing":
-                lost.append('the "password to modify" or "read-only recommended" setting')
-            elif tag == "customWorkbookViews":
-                lost.append("custom views")
-        if has_vba and not keep_vba:
-            lost.append("macros (the file is named .xlsx but contains VBA macros)")
-        if has_vba and self.find("xl/_rels/vbaProject.bin.rels") is not None:
-            lost.append("the digital signature of the macros")
-
-        kept_parts = self._kept_parts(sheets)
-        unknown = []
-        for name in sorted(self.names):
-            lowered = name.lower()
-            if name.endswith("/") or lowered.endswith(".rels") or name in kept_parts:
-                continue
-            if lowered.startswith("customui/"):
-                if not keep_vba:
-                    lost.append("a custom ribbon (customUI)")
-                continue
-            if lowered.startswith("customxml/"):
-                if lowered.endswith(".xml") and b"DataMashup" in self.read(name):
-                    lost.append("Power Query queries")
-                elif "itemprops" not in lowered:
-                    lost.append("custom XML parts (such as SharePoint document information)")
-                continue
-            if lowered == "xl/metadata.xml":
-                if b"dynamicArrayProperties" in self.read(name):
-                    lost.append(
-                        "dynamic array formulas (they would become old-style array formulas)"
-                    )
-                continue
-            entry = next((e for e in _PART_LOSSES if lowered.startswith(e[0])), None)
-            if entry is not None:
-                if entry[1]:
-                    lost.append(entry[1])
-            elif not lowered.startswith(_KEPT_PREFIXES):
-                unknown.append(name)
-        if unknown:
-            shown = ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "")
-            lost.append(f"other content that openpyxl does not understand ({shown})")
-        return lost
-
-    def _kept_parts(self, sheets: list[_Sheet]) -> set[str]:
-        """Return the parts openpyxl reads back, wherever the writer of the file put them."""
-        kept = set()
-        for sheet in sheets:
-            kept.add(sheet.part)
-            for relationship in self.relationships(sheet.part).values():
-                if relationship.kind in ("drawing", "vmlDrawing", "comments", "table"):
-                    kept.add(relationship.target)
-        return kept
-
-    # one sheet
-
-    def _sheet_losses(self, sheet: _Sheet, keep_vba: bool) -> list[str]:
-        where = f"on sheet {_quoted(sheet.name)}"
-        if sheet.part not in self.names:
-            return []
-        if sheet.kind in ("xlMacrosheet", "xlIntlMacrosheet"):
-            return [f"the Excel 4.0 macro sheet {_quoted(sheet.name)}"]
-        if sheet.kind == "dialogsheet":
-            return [f"the dialog sheet {_quoted(sheet.name)}"]
-        root = self.xml(sheet.part, _without_cells(self.read(sheet.part)))
-        relationships = self.relationships(sheet.part)
-        lost: list[str] = []
-        counts: Counter[str] = Counter()
-        for element in _sheet_elements(root):
-            tag = _local(element.tag)
-            rid = _relationship_id(element)
-            relationship = relationships.get(rid)
-            if tag == "drawing" and relationship and relationship.target in self.names:
-                counts.update(self._drawing_losses(relationship.target))
-            elif tag == "legacyDrawing" and relationship and relationship.target in self.names:
-                counts.update(self._vml_losses(relationship.target, keep_vba))
-            elif tag == "extLst":
-                for ext in element:
-                    uri = (ext.get("uri") or "").upper()
-                    described = _SHEET_EXTENSIONS.get(uri, "other Excel 2010+ features")
-                    if described:
-                        lost.append(f"{described} {where}")
-            elif tag == "oleObjects":
-                counts["ole"] += sum(1 for e in _walk(element) if _local(e.tag) == "oleObject")
-            elif tag == "controls":
-                for control in _walk(element):
-                    if _local(control.tag) != "control":
-                        continue
-                    rid = _relationship_id(control)
-                    target = relationships.get(rid)
-                    # Form controls (ctrlProp) live on in the VML drawing; ActiveX do not.
-                    if target is None or target.kind != "ctrlProp":
-                        counts["activex"] += 1
-            elif tag == "customSheetViews":
-                breaks = any(_local(e.tag) in ("rowBreaks", "colBreaks") for e in root)
-                extra = " (and its manual page breaks)" if breaks else ""
-                lost.append(f"custom views {where}{extra}")
-            elif tag in _SHEET_ELEMENT_LOSSES:
-                lost.append(f"{_SHEET_ELEMENT_LOSSES[tag]} {where}")
-            elif tag not in _KEPT_SHEET_ELEMENTS:
-                lost.append(f"other Excel content ({tag}) {where}")
-        return _describe_counts(counts, where, self.pillow) + lost
-
-    def _drawing_losses(self, part: str) -> Counter[str]:
-        """Return what openpyxl drops from a drawing: all but charts and (with Pillow) pictures."""
-        relationships = self.relationships(part)
-        counts: Counter[str] = Counter()
-        for anchor in self.xml(part):
-            tag = _local(anchor.tag)
-            if tag == "AlternateContent":
-                counts.update(_alternate_content(anchor))
-                continue
-            for shape in anchor:
-                kind = _local(shape.tag)
-                if kind in ("sp", "grpSp", "cxnSp"):
-                    counts["shapes"] += 1
-                elif kind == "pic":
-                    counts[self._picture_kind(shape, relationships)] += 1
-                elif kind == "graphicFrame":
-                    uris = {
-                        e.get("uri", "") for e in shape.iter() if _local(e.tag) == "graphicData"
-                    }
-                    if any(uri.endswith("/chart") for uri in uris):
-                        counts.update(self._chart_losses(shape, relationships))
-                    else:
-                        counts["graphics"] += 1
-                elif kind == "contentPart":
-                    counts["ink"] += 1
-                elif kind == "AlternateContent":
-                    counts.update(_alternate_content(shape))
-        return counts
-
-    def _picture_kind(self, picture: Element, relationships: dict[str, _Relationship]) -> str:
-        for blip in picture.iter():
-            if _local(blip.tag) != "blip":
-                continue
-            attributes = {_local(k): v for k, v in blip.attrib.items()}
-            target = relationships.get(attributes.get("embed", ""))
-            if target is None:
-                return "linked pictures"
-            if target.target.lower().endswith((".emf", ".wmf")):
-                return "emf pictures"
-            return "pictures"
-        return "pictures"
-
-    def _chart_losses(
-        self, frame: Element, relationships: dict[str, _Relationship]
-    ) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for element in frame.iter():
-            if _local(element.tag) != "chart":
-                continue
-            rid = _relationship_id(element)
-            chart = relationships.get(rid)
-            if chart is None or chart.target not in self.names:
-                continue
-            chart_relationships = self.relationships(chart.target).values()
-            if any(r.kind == "chartUserShapes" for r in chart_relationships):
-                counts["chart shapes"] += 1
-        return counts
-
-    def _vml_losses(self, part: str, keep_vba: bool) -> Counter[str]:
-        """Return what openpyxl drops from a VML drawing (comments are re-made from scratch)."""
-        # VML from Excel is not always well-formed XML, so it is searched, not parsed.
-        text = self.read(part).decode("utf-8", errors="replace")
-        counts: Counter[str] = Counter()
-        controls_kept = keep_vba and _VML_KEPT_WITH_VBA.fullmatch(part) is not None
-        for match in re.finditer(
-            r'<(?:\w+:)?ClientData\s[^>]*ObjectType="(\w+)"(.*?)</(?:\w+:)?ClientData>',
-            text,
-            re.DOTALL,
-        ):
-            kind, body = match.groups()
-            if kind == "Note" and re.search(r"<(?:\w+:)?Visible\b", body):
-                counts["visible comments"] += 1
-            elif kind in _FORM_CONTROLS and not controls_kept:
-                counts["form controls"] += 1
-        return counts
-
-
-def _describe_counts(counts: Counter[str], where: str, pillow: bool) -> list[str]:
-    """Return plain-words descriptions of counted drawing objects on one sheet."""
-    if pillow:
-        counts = counts.copy()
-        del counts["pictures"]
-    lost = []
-    for key, one, many in _COUNTED:
-        if counts[key]:
-            lost.append(f"{words.count(counts[key], one, many)} {where}")
-    return lost
-
-
-# What openpyxl drops from a sheet's drawings, by the key counted: (key, one, many).
-_COUNTED = (
-    ("shapes", "shape or text box", "shapes or text boxes"),
-    ("pictures", "picture (Pillow is not installed)", "pictures (Pillow is not installed)"),
-    ("linked pictures", "linked picture", "linked pictures"),
-    ("emf pictures", "picture in EMF/WMF format", "pictures in EMF/WMF format"),
-    ("graphics", "SmartArt or other graphic", "SmartArt or other graphics"),
-    (
-        "new charts",
-        "chart of a newer type (waterfall, histogram, ...)",
-        "charts of a newer type (waterfall, histogram, ...)",
-    ),
-    ("chart shapes", "chart with shapes drawn inside it", "charts with shapes drawn inside them"),
-    ("ink", "ink drawing", "ink drawings"),
-    ("newer drawings", "drawing object from a newer Excel", "drawing objects from a newer Excel"),
-    (
-        "form controls",
-        "form control (button, check box, list)",
-        "form controls (buttons, check boxes, lists)",
-    ),
-    ("activex", "ActiveX control", "ActiveX controls"),
-    ("ole", "embedded object (OLE)", "embedded objects (OLE)"),
-    (
-        "visible comments",
-        "comment set to always show (it would be hidden)",
-        "comments set to always show (they would be hidden)",
-    ),
-)
-
-
-def _alternate_content(element: Element) -> Counter[str]:
-    """Return what an ``mc:AlternateContent`` block in a drawing holds (openpyxl drops it)."""
-    counts: Counter[str] = Counter()
-    choice = next((e for e in element if _local(e.tag) == "Choice"), None)
-    if choice is None:
-        return counts
-    requires = choice.get("Requires", "")
-    if requires.startswith("cx"):
-        counts["new charts"] += 1
-    elif requires in ("sle15", "tsle", "a14"):
-        pass  # slicers and timelines are reported for the workbook, form controls from VML
-    else:
-        counts["newer drawings"] += 1
-    return counts
-
-
-def _walk(element: Element) -> Iterator[Element]:
-    """Yield an element and everything inside it, skipping ``mc:Fallback`` copies.
-
-    Excel writes OLE objects and controls twice, for new and for old Excel; counting the
-    ``mc:Choice`` copy only counts each once.
-    """
-    yield element
-    for child in element:
-        if _local(child.tag) != "Fallback":
-            yield from _walk(child)
-
-
-def _sheet_elements(root: Element) -> Iterator[Element]:
-    """Yield a worksheet's top-level elements, looking inside ``mc:AlternateContent``."""
-    for element in root:
-        if _local(element.tag) == "AlternateContent":
-            choice = next((e for e in element if _local(e.tag) in ("Choice", "Fallback")), None)
-            if choice is not None:
-                yield from choice
-        else:
-            yield element
-
-
-_SHEET_DATA_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*?(/?)>")
-_SHEET_DATA_CLOSE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData\s*>")
-
-
-def _without_cells(data: bytes) -> bytes:
-    """Return a worksheet's XML without its cells, which can be most of a large file."""
-    opening = _SHEET_DATA_OPEN.search(data)
-    if opening is None:
-        return data
-    if opening.group(1):
-        return data[: opening.start()] + data[opening.end() :]
-    # The closing tag is near the end of the part: search backwards, it is much faster.
-    end = data.rfind(b"sheetData>")
-    start = data.rfind(b"</", opening.end(), end)
-    if end < 0 or start < 0 or not re.fullmatch(rb"</(?:[A-Za-z_][\w.-]*:)?", data[start:end]):
-        closing = _SHEET_DATA_CLOSE.search(data, opening.end())
-        if closing is None:
-            return data
-        return data[: opening.start()] + data[closing.end() :]
-    return data[: opening.start()] + data[end + len(b"sheetData>") :]
-
-
-def _pillow_installed() -> bool:
-    """Return whether openpyxl can keep pictures (it drops them all without Pillow)."""
-    from openpyxl.drawing.image import PILImage
-
-    return bool(PILImage)

@@ -1,32 +1,42 @@
 """Workbook -> scenarios: find the scenario sheets, read them, and name every wrong cell.
 
-The workbook is loaded twice by openpyxl: once with formulas (to know which cells hold one)
-and once with the values Excel cached when it last saved (what the administrator sees). Each
-scenario sheet becomes a pandas frame of columns A-F indexed by Excel row number, so the
-tables are found by their labels wherever inserted rows have moved them. Nothing is written:
-the source is read into memory once and never opened for writing.
+Only what planning needs is read, and nothing is ever laid out from a sheet's claimed size:
+column A of every worksheet is streamed from its XML to find the scenario sheets (column A
+holds ``Teachers`` and a ``Grade`` header), then columns A-F of those sheets only, whose values
+pandas reads with the calamine engine (see cells.py). Formulas and error values are told from
+the cells' XML, so a formula Excel never calculated is reported, never read as blank. Each
+scenario sheet becomes a pandas frame of columns A-F indexed by the Excel rows that hold
+something, so the tables are found by their labels wherever inserted rows have moved them.
+Nothing is written, and no other part of the workbook (charts, pivot tables, macros...) is
+looked at, so whatever else a workbook holds never stops it being read.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
-import io
+import html
 import math
 import re
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TypeGuard
+from typing import BinaryIO, TypeGuard
 
 import pandas as pd
-from openpyxl import load_workbook
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-from openpyxl.worksheet.worksheet import Worksheet
 
 from crunch_xl import template
+from crunch_xl.cells import (
+    RawCell,
+    column_cells,
+    label_cells,
+    shared_items,
+    shared_items_where,
+    values_workbook,
+)
 from crunch_xl.errors import InputError, Problem, WorkbookError, cell_ref
-from crunch_xl.model import RESULT_SHEET_MARK, Composite, Grade, Priority, Scenario
+from crunch_xl.model import Composite, Grade, Priority, Scenario
+from crunch_xl.package import Package, SheetEntry, local, one_large_at_a_time, open_package
 
 COLUMNS = "ABCDEF"
 UNCALCULATED = (
@@ -40,7 +50,12 @@ DEFAULT_PRIORITY = Priority.FEWEST_COMPOSITES
 _YES = {"yes", "y", "true"}
 _NO = {"no", "n", "false"}
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
+#: Shared strings that may be a label that makes a scenario sheet (checked exactly after).
+_LABEL_HINT = re.compile(
+    ("|".join(re.escape(label) for label in (template.TEACHERS, template.GRADE))).encode(),
+    re.IGNORECASE,
+)
+_LABEL_KEYS = (template.TEACHERS.casefold(), template.GRADE.casefold())
 
 
 #: The largest count or size any cell may hold: more children, teachers or places than any
@@ -76,20 +91,51 @@ def read_workbook(source: Path | BinaryIO) -> WorkbookInput:
 
     Raises WorkbookError (one plain line) when the file cannot be read as a workbook at all.
     """
-    name, data = _read_source(source)
-    formulas, values = _load(name, data)
+    if isinstance(source, Path | str):
+        path = Path(source)
+        if path.is_dir():
+            raise WorkbookError(f"{path.name} is a folder, not a workbook")
+        if not path.exists():
+            raise WorkbookError(f"{path.name}: no such file")
+        source = path
+    with open_package(source) as package, one_large_at_a_time(package), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read(package)
+
+
+def _read(package: Package) -> WorkbookInput:
+    """Return the scenario sheets of a checked package, and notes on the sheets skipped."""
+    sheets = [
+        sheet
+        for sheet in package.sheets
+        if sheet.kind == "worksheet" and sheet.part and not sheet.is_result
+    ]
+    strings = package.find(_part_of(package, "sharedStrings") or "xl/sharedStrings.xml")
+    label_strings: dict[int, str] = {}
+    if strings is not None:
+        for index, text in shared_items_where(package.chunks(strings), _LABEL_HINT).items():
+            key = _key(_item_text(text))
+            if key in _LABEL_KEYS:
+                label_strings[index] = key
     found = WorkbookInput()
-    for sheet in values.worksheets:
-        title = sheet.title
-        if RESULT_SHEET_MARK in sheet.defined_names:
-            continue
-        grid = _grid(sheet, formulas[title])
-        labels = grid["A"].map(_label)
-        has_teachers = bool((labels == _key(template.TEACHERS)).any())
-        has_grades = bool((labels == _key(template.GRADE)).any())
+    scenario_sheets: list[SheetEntry] = []
+    kinds: dict[str, tuple[bool, bool]] = {}
+    for sheet in sheets:
+        keys = {
+            _column_a_key(cell, label_strings)
+            for cell in label_cells(package.chunks(sheet.part), "A", set(label_strings))
+        }
+        has_teachers, has_grades = (key in keys for key in _LABEL_KEYS)
+        kinds[sheet.part] = (has_teachers, has_grades)
+        if has_teachers and has_grades and sheet.state == "visible":
+            scenario_sheets.append(sheet)
+    grids = _grids(package, scenario_sheets, strings)
+    for sheet in sheets:
+        title = sheet.name
+        has_teachers, has_grades = kinds[sheet.part]
         if not (has_teachers or has_grades):
             continue
-        if sheet.sheet_state != "visible":
+        if sheet.state != "visible":
             found.notes.append(f"Sheet '{title}' is hidden, so it was not planned.")
         elif not has_teachers:
             found.notes.append(
@@ -102,7 +148,8 @@ def read_workbook(source: Path | BinaryIO) -> WorkbookInput:
                 "so it was not read as a scenario."
             )
         else:
-            item = _SheetReader(title, grid, labels).read()
+            grid = grids[sheet.part]
+            item = _SheetReader(title, grid, grid["A"].map(_label)).read()
             if item is None:
                 found.notes.append(
                     f"Sheet '{title}' is still blank (no teachers, no grades), so it was skipped."
@@ -112,92 +159,153 @@ def read_workbook(source: Path | BinaryIO) -> WorkbookInput:
     return found
 
 
-def _read_source(source: Path | BinaryIO) -> tuple[str, bytes]:
-    """Return a name to show for the workbook and its bytes, read once."""
-    if isinstance(source, Path | str):
-        path = Path(source)
-        try:
-            return path.name, path.read_bytes()
-        except FileNotFoundError:
-            raise WorkbookError(f"{path.name}: no such file") from None
-        except IsADirectoryError:
-            raise WorkbookError(f"{path.name} is a folder, not a workbook") from None
-        except PermissionError:
-            raise WorkbookError(
-                f"{path.name} could not be opened: permission denied (is it open elsewhere?)"
-            ) from None
-        except OSError as error:
-            raise WorkbookError(f"{path.name} could not be read: {error.strerror}") from None
-    name = Path(str(getattr(source, "name", "") or "the workbook")).name
-    try:
-        data = source.read()
-    except Exception as error:  # any stream failure is the caller's file, not our bug
-        raise WorkbookError(f"{name} could not be read: {_one_line(error)}") from None
-    if not isinstance(data, bytes | bytearray):
-        raise WorkbookError(f"{name} could not be read: not opened in binary mode")
-    return name, bytes(data)
+def _part_of(package: Package, kind: str) -> str | None:
+    """Return the part the workbook relates to by a relationship of this kind, if any."""
+    for relationship in package.relationships(package.workbook_part).values():
+        if relationship.kind == kind and not relationship.external:
+            return relationship.target
+    return None
 
 
-def _load(name: str, data: bytes) -> tuple[Any, Any]:
-    """Return the workbook loaded with formulas and loaded with cached values."""
-    if data.startswith(_OLE2_SIGNATURE):
-        raise WorkbookError(
-            f"{name} is an old .xls workbook or is password-protected: save it in Excel as "
-            "an Excel Workbook (.xlsx) without a password"
+def _column_a_key(cell: RawCell, label_strings: dict[int, str]) -> str | None:
+    """Return a column-A cell's label key when it may be one of the labels looked for."""
+    if cell.kind == "s":
+        text = (cell.value or "").strip()
+        return label_strings.get(int(text)) if text.isdigit() else None
+    if cell.kind == "inlineStr":
+        return _key(_item_text(cell.inline))
+    if cell.kind == "str" and cell.value is not None:
+        return _key(cell.value)
+    return None
+
+
+_PHONETIC = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?rPh\b.*?</(?:[A-Za-z_][\w.-]*:)?rPh>", re.S)
+_TEXT_RUN = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?t(?:\s[^>]*)?>(.*?)</(?:[A-Za-z_][\w.-]*:)?t>", re.S
+)
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _item_text(item: bytes) -> str:
+    """Return the text of a string item (``<si>`` or ``<is>``): its runs, phonetics left out."""
+    runs = _TEXT_RUN.findall(_PHONETIC.sub(b"", item))
+    text = html.unescape(b"".join(runs).decode("utf-8", "replace"))
+    return _ESCAPED.sub(lambda match: chr(int(match[1], 16)), text)
+
+
+def _grids(
+    package: Package, sheets: list[SheetEntry], strings: str | None
+) -> dict[str, pd.DataFrame]:
+    """Return columns A-F of each sheet as a frame indexed by the Excel rows holding something.
+
+    Values come from pandas with the calamine engine; formulas and errors from the XML.
+    """
+    cells = [list(column_cells(package.chunks(sheet.part), COLUMNS)) for sheet in sheets]
+    if not cells:
+        return {}
+    wanted = {
+        int(cell.value)
+        for sheet_cells in cells
+        for cell in sheet_cells
+        if cell.kind == "s" and cell.value is not None and cell.value.strip().isdigit()
+    }
+    items = shared_items(package.chunks(strings), wanted) if strings and wanted else {}
+    styles_part = _part_of(package, "styles")
+    styles = package.read(styles_part) if styles_part and package.find(styles_part) else None
+    read = _values(cells, items, styles, _date1904(package))
+    grids = {}
+    for sheet, sheet_cells, values in zip(sheets, cells, read, strict=True):
+        rows = sorted({cell.row for cell in sheet_cells})
+        position = {row: number for number, row in enumerate(rows)}
+        table: list[list[object]] = [[None] * len(COLUMNS) for _ in rows]
+        for cell in sheet_cells:
+            value = _cell_value(cell, values.get((cell.row, cell.column)))
+            table[position[cell.row]][COLUMNS.index(cell.column)] = value
+        frame = pd.DataFrame(
+            table, index=pd.Index(rows, dtype="int64"), columns=list(COLUMNS), dtype=object
         )
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        if data.startswith(b"PK"):  # starts like a workbook package but its end is missing
-            raise WorkbookError(
-                f"{name} is damaged (incomplete or corrupt): save it again or use a backup"
-            )
-        raise WorkbookError(f"{name} is not an Excel workbook (.xlsx or .xlsm)")
+        grids[sheet.part] = frame
+    return grids
+
+
+def _values(
+    cells: list[list[RawCell]],
+    items: dict[int, bytes],
+    styles: bytes | None,
+    date1904: bool,
+) -> list[dict[tuple[int, str], object]]:
+    """Return each sheet's cell values as pandas reads them with calamine, by (row, column)."""
+    workbook, rows_of = values_workbook(cells, items, styles, date1904)
     try:
-        # openpyxl warns about features it drops; package.py reports those, we only read.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            formulas = load_workbook(io.BytesIO(data), data_only=False, keep_links=False)
-            values = load_workbook(io.BytesIO(data), data_only=True, keep_links=False)
-    except Exception as error:  # a damaged package can fail in any part of openpyxl
-        raise WorkbookError(
-            f"{name} is damaged or not an Excel workbook ({_one_line(error)})"
-        ) from None
-    return formulas, values
-
-
-def _one_line(error: BaseException) -> str:
-    """Return an exception as one short line for a message."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _grid(values: Worksheet, formulas: Worksheet) -> pd.DataFrame:
-    """Return columns A-F of a sheet as a frame indexed by Excel row, formulas resolved."""
-    last = max(values.max_row, formulas.max_row)
-    rows = [
-        [_cell_value(v, f) for v, f in zip(value_row, formula_row, strict=True)]
-        for value_row, formula_row in zip(
-            values.iter_rows(min_row=1, max_row=last, max_col=len(COLUMNS)),
-            formulas.iter_rows(min_row=1, max_row=last, max_col=len(COLUMNS)),
-            strict=True,
+        frames = pd.read_excel(
+            workbook, sheet_name=None, header=None, engine="calamine", dtype=object
         )
-    ]
-    return pd.DataFrame(rows, columns=list(COLUMNS), index=range(1, last + 1), dtype=object)
+    except Exception:  # noqa: BLE001 - styles calamine cannot read: values without date formats
+        if styles is None:
+            raise
+        workbook, rows_of = values_workbook(cells, items, None, date1904)
+        frames = pd.read_excel(
+            workbook, sheet_name=None, header=None, engine="calamine", dtype=object
+        )
+    found = []
+    for number, rows in enumerate(rows_of, start=1):
+        frame = frames[f"S{number}"]
+        values: dict[tuple[int, str], object] = {}
+        for compact, row in enumerate(rows):
+            if compact >= len(frame.index):
+                break
+            for offset, value in enumerate(frame.iloc[compact].tolist()[: len(COLUMNS)]):
+                if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                    values[(row, COLUMNS[offset])] = value
+        found.append(values)
+    return found
 
 
-def _cell_value(value_cell: Any, formula_cell: Any) -> object:
+def _date1904(package: Package) -> bool:
+    """Return whether the workbook counts dates from 1904 (Excel for Mac's old default)."""
+    for element in package.workbook:
+        if local(element.tag) == "workbookPr":
+            return element.get("date1904", "0").lower() in ("1", "true")
+    return False
+
+
+def _cell_value(cell: RawCell, value: object) -> object:
     """Return what a cell holds: its value, an _ErrorValue, or _Uncalculated."""
-    is_formula = formula_cell.data_type == "f" or isinstance(
-        formula_cell.value, ArrayFormula | DataTableFormula
-    )
-    value = value_cell.value
-    if is_formula and value is None:
-        if value_cell.data_type == "str":
+    if cell.formula is not None and cell.value is None:
+        if cell.kind == "str":
             return ""  # calculated, to empty text (Excel stores t="str" with an empty value)
-        text = formula_cell.value
-        return _Uncalculated(str(getattr(text, "text", text)))
-    if value_cell.data_type == "e":
-        return _ErrorValue(str(value))
+        return _Uncalculated(cell.formula)
+    if cell.kind == "e":
+        return _ErrorValue(cell.value or "#N/A")
+    if cell.kind == "b":
+        return cell.value is not None and cell.value.strip() in ("1", "true")
+    if cell.kind in ("", "n") and cell.value is not None:
+        if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+            return _plain(value)
+        return _number_of(cell.value)
+    if isinstance(value, str | datetime.date | datetime.time | datetime.timedelta):
+        return _plain(value)
+    return None if cell.value is None and not cell.inline else (cell.value or "")
+
+
+def _plain(value: object) -> object:
+    """Return a pandas date or duration as the datetime object it stands for."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, pd.Timedelta):
+        return value.to_pytimedelta()
     return value
+
+
+def _number_of(text: str) -> object:
+    """Return a number as stored, as openpyxl and Excel read it: int unless it has . or E."""
+    text = text.strip()
+    try:
+        if any(mark in text for mark in ".eE"):
+            return float(text)
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _key(label: str) -> str:
@@ -252,6 +360,8 @@ class _SheetReader:
         self.labels = labels
         self.problems: list[tuple[int, int, Problem]] = []
         self.last_row = int(grid.index.max()) if len(grid.index) else 0
+        self.rows = [int(row) for row in grid.index]
+        self.present = set(self.rows)
         # Rows that start a section end the table above them, whatever is in between.
         self.section_rows = [int(row) for row in labels.index[labels.isin(_SECTION_KEYS)]]
 
@@ -262,7 +372,7 @@ class _SheetReader:
         grade_header = self._header_row(template.GRADE)
         grade_rows = self._table_rows(grade_header)
         assert teachers_row is not None and grade_header is not None  # a scenario has both
-        if _is_blank(self.grid.at[teachers_row, "B"]) and not grade_rows:
+        if _is_blank(self._value(teachers_row, "B")) and not grade_rows:
             return None
 
         teachers = self._whole(teachers_row, "B", 1, None, template.TEACHERS, required=True)
@@ -312,7 +422,7 @@ class _SheetReader:
 
     def _value(self, row: int, column: str) -> object:
         """Return a cell's value (None beyond the sheet's last row)."""
-        return self.grid.at[row, column] if row <= self.last_row else None
+        return self.grid.at[row, column] if row in self.present else None
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -418,7 +528,7 @@ class _SheetReader:
             return []
         rows = []
         for row in range(header + 1, self.last_row + 1):
-            if _is_blank(self.grid.at[row, "A"]) or row in self.section_rows:
+            if _is_blank(self._value(row, "A")) or row in self.section_rows:
                 break
             rows.append(row)
         return rows
@@ -429,7 +539,7 @@ class _SheetReader:
         """Return where each wanted header sits in the header row, reporting missing ones."""
         found: dict[str, str] = {}
         for column in COLUMNS[1:]:
-            key = _label(self.grid.at[header, column])
+            key = _label(self._value(header, column))
             for name in wanted:
                 if key == _key(name) and name not in found:
                     found[name] = column
@@ -437,15 +547,16 @@ class _SheetReader:
             if name not in found:
                 column = COLUMNS[wanted.index(name)]
                 self._problem(
-                    header, column, f"the header {name} in this row", self.grid.at[header, column]
+                    header, column, f"the header {name} in this row", self._value(header, column)
                 )
         return found
 
-    def _after_table(self, rows: list[int], header: int) -> range:
-        """Return the rows from the end of a table down to the next section (or the sheet end)."""
+    def _after_table(self, rows: list[int], header: int) -> list[int]:
+        """Return the rows holding something from the end of a table down to the next section."""
         end = (rows[-1] if rows else header) + 1
         later = [row for row in self.section_rows if row >= end]
-        return range(end, (min(later) if later else self.last_row + 1))
+        stop = min(later) if later else self.last_row + 1
+        return self.rows[bisect.bisect_left(self.rows, end) : bisect.bisect_left(self.rows, stop)]
 
     def _grades(self, header: int, rows: list[int]) -> dict[str, Grade | None]:
         """Return the grades by label (None for a grade row with problems), in sheet order."""

@@ -1,12 +1,13 @@
 """process_workbook(path, ...) -> Report: read every scenario, plan it, write the results safely.
 
 The user's workbook is never half-written: results go to a temporary file in the destination's
-folder, which then replaces the destination in one step. When writing into the original would
-lose something of the user's (see package.py), or the workbook is open in Excel or LibreOffice
-(its lock file sits beside it), or the workbook is read-only, the original is left alone and
-the results go to ``NAME.results.xlsx`` beside it; so they do when replacing the original fails
-(Windows refuses to replace a workbook open in Excel). When the results cannot be written at
-all (disk full, folder not writable) nothing is changed and the error says why.
+folder, which then replaces the destination in one step. The result sheets are grafted into the
+user's own package (graft.py), every part of theirs copied as it was. When the workbook is open
+in Excel or LibreOffice (its lock file sits beside it), is read-only, or is saved as Strict Open
+XML, the original is left alone and the results go to ``NAME.results.xlsx`` beside it; so they
+do when replacing the original fails (Windows refuses to replace a workbook open in Excel).
+When the results cannot be written at all (disk full, folder not writable) nothing is changed
+and the error says why.
 """
 
 from __future__ import annotations
@@ -56,9 +57,8 @@ def plan_workbook(
         source = name = Path(source)
     else:
         name = Path(_stream_name(source))
-    info = inspect_package(source)  # puts a stream back where it was
     read = reader.read_workbook(source)
-    report = Report(file=name, notes=list(read.notes), lost=list(info.lost))
+    report = Report(file=name, notes=list(read.notes))
     scenarios = [item for item in read.items if isinstance(item, Scenario)]
     done = 0
     for item in read.items:
@@ -233,10 +233,10 @@ def _why_not_in_place(source: Path, report: Report) -> str:
         return f"{source.name} is open in a spreadsheet program ({lock.name} is beside it)."
     if _is_read_only(source):
         return f"{source.name} is read-only, so it was left untouched."
-    if report.lost:
+    if inspect_package(source).strict:
         return (
-            f"Writing into {source.name} would lose: {'; '.join(report.lost)}; "
-            "the original was left untouched."
+            f"{source.name} is saved as Strict Open XML, which crunch-xl does not write into; "
+            "the original was left untouched and the result sheets were written on their own."
         )
     return ""
 

@@ -1,5 +1,9 @@
 """Results -> result sheets, a summary sheet and JSON (openpyxl; styles as named constants).
 
+The summary and result sheets are built with openpyxl in a workbook of their own, then grafted
+into the user's workbook package (graft.py): the user's parts are never loaded or saved again
+by a spreadsheet library, so nothing of theirs is lost or changed.
+
 crunch-xl's own sheets are recognised by the sheet-scoped defined name
 ``model.RESULT_SHEET_MARK``, never by their names: the administrator may rename a result sheet,
 and may own a sheet that happens to be called "Plan A results". Every run removes the marked
@@ -9,28 +13,26 @@ as running once, and the user's sheets are never edited.
 
 from __future__ import annotations
 
-import datetime
 import io
 import math
 import re
-import zipfile
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
-from openpyxl import load_workbook
+from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.page import PageMargins
 
 from crunch_xl import words
 from crunch_xl.errors import WorkbookError, cell_ref
+from crunch_xl.graft import graft
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Option,
@@ -40,6 +42,7 @@ from crunch_xl.model import (
     Status,
     Suggestion,
 )
+from crunch_xl.package import one_large_at_a_time, open_package
 
 # --- sheet names -------------------------------------------------------------------------------
 
@@ -49,13 +52,6 @@ MAX_SHEET_NAME = 31
 FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 RESULT_SHEET_SUFFIX = " results"
 SUMMARY_SHEET_NAME = "crunch-xl summary"
-WORKBOOK_PART = "xl/workbook.xml"
-LOCAL_SHEET_ID = re.compile(rb'localSheetId="(\d+)"')
-#: A formula cell as openpyxl writes it: the formula, then an empty value.
-EMPTY_FORMULA_RESULT = re.compile(
-    rb'<c r="(?P<cell>[A-Z]+[0-9]+)"(?P<attributes>[^>]*)(?<!/)>'
-    rb"(?P<formula><f\b[^>]*(?<!/)>[^<]*</f>|<f\b[^>]*/>)<v\s*/></c>"
-)
 
 # --- styles ------------------------------------------------------------------------------------
 
@@ -159,28 +155,31 @@ ROW_HEIGHT_PT = 15.0
 def write_results(source: Path, report: Report, destination: Path) -> None:
     """Return nothing; save `source` plus fresh result and summary sheets to `destination`.
 
-    The user's sheets keep their contents; the only change to them is that none stays
-    selected, because two selected tabs open in Excel as a group where typing edits both.
-    Formulas stay formulas, with their last calculated values carried over (openpyxl drops
-    them), so programs that read values (crunch-xl itself, on the next run) still see them;
-    Excel is asked to recalculate on opening all the same.
+    The user's parts are copied as they are; crunch-xl's sheets of an earlier run are replaced.
+    A workbook saved as Strict Open XML cannot take them: `destination` then holds the result
+    sheets alone.
     """
-    keep_vba = source.suffix.lower() in (".xlsm", ".xltm")
     try:
-        # A stream, not the path, so the caller may hand over a copy with any suffix.
-        with source.open("rb") as stream:
-            workbook = load_workbook(
-                stream, keep_vba=keep_vba, data_only=False, keep_links=True, rich_text=True
-            )
-        cached = _cached_values(source, workbook)
-    except Exception as exc:  # openpyxl raises anything from KeyError to zipfile errors
+        with open_package(source) as package, one_large_at_a_time(package):
+            user_sheets = [sheet.name for sheet in package.sheets if not sheet.is_result]
+            built = build_results(report, user_sheets)
+            data = built if package.strict else graft(package, built)
+    except WorkbookError as exc:
         raise WorkbookError(f"Cannot open {source.name} to write the results: {exc}") from exc
+    try:
+        _write_bytes(destination, data)
+    except OSError as exc:
+        raise WorkbookError(f"Cannot write {destination}: {exc}") from exc
 
-    for sheet in list(workbook._sheets):
-        if is_result_sheet(sheet):
-            workbook.remove(sheet)
 
-    taken = list(workbook.sheetnames)
+def build_results(report: Report, taken: Sequence[str]) -> bytes:
+    """Return a workbook of the summary sheet and one result sheet per scenario, as bytes.
+
+    Sheet names avoid `taken` (the user's sheets); every sheet carries crunch-xl's mark.
+    """
+    workbook = Workbook()
+    default = workbook.active
+    taken = list(taken)
     summary_name = unique_sheet_name(SUMMARY_SHEET_NAME, "", taken)
     taken.append(summary_name)
     result_names: list[str] = []
@@ -190,21 +189,21 @@ def write_results(source: Path, report: Report, destination: Path) -> None:
         result_names.append(name)
 
     summary = workbook.create_sheet(summary_name)
+    if default is not None:
+        workbook.remove(default)
     _mark(summary)
     _write_summary(summary, report, result_names)
     for result, name in zip(report.results, result_names, strict=True):
         sheet = workbook.create_sheet(name)
         _mark(sheet)
         _write_result_sheet(sheet, result)
-
-    _select_only(workbook, summary)
-    if workbook.calculation is not None:
-        workbook.calculation.fullCalcOnLoad = True
-
-    try:
-        _save(workbook, destination, cached)
-    except OSError as exc:
-        raise WorkbookError(f"Cannot write {destination}: {exc}") from exc
+    workbook.active = summary
+    summary.sheet_view.tabSelected = True
+    packed = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        workbook.save(packed)
+    return packed.getvalue()
 
 
 def report_json(reports: list[Report]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -844,116 +843,10 @@ def _option_object(option: Option, grades: Sequence[str]) -> dict[str, Any]:
     return found
 
 
-# --- saving: mending what openpyxl 3.1 writes wrong ------------------------------------------
-
-
-#: A formula's last value and its cell type ("n", "s", "b", "e"), by sheet title and cell.
-CachedValues = dict[str, dict[str, tuple[object, str]]]
-
-
-def _cached_values(source: Path, workbook: Any) -> CachedValues:
-    """Return the last calculated value of every formula in the user's sheets."""
-    formulas = {
-        sheet.title: [cell.coordinate for cell in sheet._cells.values() if cell.data_type == "f"]
-        for sheet in workbook.worksheets
-    }
-    if not any(formulas.values()):
-        return {}
-    with source.open("rb") as stream:
-        values = load_workbook(stream, data_only=True)
-    cached: CachedValues = {}
-    for title, coordinates in formulas.items():
-        sheet = values[title]
-        cached[title] = {}
-        for coordinate in coordinates:
-            cell = sheet[coordinate]
-            value = cell.value
-            if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
-                # Back to the serial number Excel stored, in the workbook's own date system.
-                value = to_excel(value, values.epoch)
-            if value is not None:
-                cached[title][coordinate] = (value, cell.data_type)
-    return cached
-
-
-def _cached_value_xml(value: object, data_type: str) -> tuple[str, str]:
-    """Return the type attribute and <v> text that store a formula's value in a sheet part."""
-    if isinstance(value, bool):
-        return ' t="b"', "1" if value else "0"
-    if isinstance(value, int | float):
-        return "", repr(value)
-    kind = "e" if data_type == "e" else "str"
-    return f' t="{kind}"', xml_escape(str(value))
-
-
-def _save(workbook: Any, destination: Path, cached: CachedValues) -> None:
-    """Save the workbook, mending two things openpyxl 3.1 gets wrong in what it writes.
-
-    Sheet-scoped names (our mark, print titles, the user's own names) are numbered by position
-    among worksheets only, while Excel and openpyxl's reader count chart sheets too: with a
-    chart sheet in front, the mark would land on the user's sheet before ours, and the next run
-    would delete it. So the numbers are mapped back to positions among all sheets. And formula
-    cells are written without their last values: those read from the source are put back.
-    """
-    worksheets = {id(sheet) for sheet in workbook.worksheets}
-    positions = [i for i, sheet in enumerate(workbook._sheets) if id(sheet) in worksheets]
-    renumber = positions != list(range(len(positions)))
-    # Everything is built in memory and written to disk in one plain write: openpyxl's own
-    # save leaves its zip file open when a write fails (a full disk), and the file would then
-    # stay locked on Windows and be reported at exit.
-    packed = io.BytesIO()
-    workbook.save(packed)
-    if not renumber and not any(cached.values()):
-        _write_bytes(destination, packed.getvalue())
-        return
-    # Known only after saving: which part holds which sheet.
-    parts = {
-        sheet.path.lstrip("/"): cached[sheet.title]
-        for sheet in workbook.worksheets
-        if cached.get(sheet.title)
-    }
-
-    def position(match: re.Match[bytes]) -> bytes:
-        return b'localSheetId="%d"' % positions[int(match[1])]
-
-    mended = io.BytesIO()
-    with zipfile.ZipFile(packed) as source, zipfile.ZipFile(mended, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == WORKBOOK_PART and renumber:
-                data = LOCAL_SHEET_ID.sub(position, data)
-            elif item.filename in parts:
-                data = _with_cached_values(data, parts[item.filename])
-            target.writestr(item, data)
-    _write_bytes(destination, mended.getvalue())
+# --- saving ----------------------------------------------------------------------------------
 
 
 def _write_bytes(destination: Path, data: bytes) -> None:
-    """Write a finished workbook to disk, closing the file whatever happens."""
+    """Write a finished workbook to disk in one plain write, closing the file whatever happens."""
     with open(destination, "wb") as handle:
         handle.write(data)
-
-
-def _with_cached_values(part: bytes, values: dict[str, tuple[object, str]]) -> bytes:
-    """Return a worksheet part whose empty formula results hold the values given."""
-
-    def fill(match: re.Match[bytes]) -> bytes:
-        found = values.get(match["cell"].decode())
-        if found is None or b" t=" in match["attributes"]:
-            return match[0]
-        kind, text = _cached_value_xml(*found)
-        return (
-            b'<c r="' + match["cell"] + b'"' + match["attributes"] + kind.encode() + b">"
-            + match["formula"] + b"<v>" + text.encode() + b"</v></c>"
-        )  # fmt: skip
-
-    return EMPTY_FORMULA_RESULT.sub(fill, part)
-
-
-def _select_only(workbook: Any, sheet: Any) -> None:
-    """Make `sheet` the active and only selected tab (chart sheets included)."""
-    for other in workbook._sheets:
-        views = [other.sheet_view] if hasattr(other, "sheet_view") else other.sheetViews.sheetView
-        for view in views:
-            view.tabSelected = other is sheet
-    workbook.active = sheet

@@ -1,8 +1,6 @@
-"""Tests for crunch_xl.package: safety checks and what openpyxl would lose, on real files.
+"""Tests for crunch_xl.package: the safety checks, and what kind of workbook a file is.
 
-Every "would be lost" case is checked twice: inspect_package must report it, and a real
-openpyxl load-and-save (as the writer does it) must really drop it; every "kept" case must
-report nothing and really keep it.
+That a workbook's parts survive the writing of results is tested in test_graft.py.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import random
 import time
 import tracemalloc
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import defusedxml
@@ -164,10 +161,6 @@ def test_other_office_zips(tmp_path: Path, parts: dict[str, str], expected: str)
     assert expected in refusal(other)
 
 
-def test_strict_open_xml(tmp_path: Path) -> None:
-    assert "Strict Open XML" in refusal(fx.strict_open_xml(tmp_path / "plan.xlsx"))
-
-
 def test_missing_file(tmp_path: Path) -> None:
     assert refusal(tmp_path / "gone.xlsx").startswith("gone.xlsx cannot be opened")
 
@@ -205,179 +198,36 @@ def test_part_larger_than_declared_is_refused_while_reading(tmp_path: Path) -> N
     assert "is damaged" in refusal(liar)
 
 
-# --- what openpyxl keeps: nothing reported -----------------------------------------------
-
-KEPT_ELEMENTS = ["tableColumn", "dataValidation", "cfRule", "comment", "hyperlink", "mergeCell",
-                 "ser", "chartsheet", "autoFilter", "sheetProtection", "definedName",
-                 "property"]  # fmt: skip
+# --- what kind of workbook ------------------------------------------------------------------
 
 
-def test_plain_openpyxl_workbook_loses_nothing(tmp_path: Path) -> None:
+def test_plain_workbook_is_described(tmp_path: Path) -> None:
     info = inspect_package(fx.openpyxl_plain(tmp_path / "plain.xlsx"))
     assert info == PackageInfo(
         path=tmp_path / "plain.xlsx",
         is_macro_enabled=False,
         parts=info.parts,
         uncompressed=info.uncompressed,
-        lost=[],
+        strict=False,
     )
     assert info.parts >= 7 and info.uncompressed > 1000
 
 
-def test_template_loses_nothing(tmp_path: Path) -> None:
-    from crunch_xl.template import write_template
-
-    template = tmp_path / "template.xlsx"
-    write_template(template)
-    assert inspect_package(template).lost == []
-
-
-def test_features_openpyxl_keeps_are_not_reported(tmp_path: Path) -> None:
-    source = fx.kept_features(tmp_path / "kept.xlsx")
-    assert inspect_package(source).lost == []
-    again = fx.roundtrip(source, tmp_path / "again.xlsx")
-    for name in KEPT_ELEMENTS:
-        assert fx.count_elements(source, name) > 0, name
-        assert fx.count_elements(again, name) == fx.count_elements(source, name), name
-    rich = openpyxl.load_workbook(again, rich_text=True)["Budget"]["A13"].value
-    assert [str(part) for part in rich] == ["plain ", "bold", " end"]
-    # And what openpyxl writes, it reads back without loss.
-    assert inspect_package(again).lost == []
-
-
-def test_parts_excel_rebuilds_are_not_reported(tmp_path: Path) -> None:
-    # openpyxl drops these too, but Excel recalculates the chain, the printer settings are
-    # driver details (page setup itself is kept) and the thumbnail is only a preview.
-    source = fx.extra_parts(
-        tmp_path / "excel.xlsx",
-        {
-            "xl/calcChain.xml": b'<calcChain xmlns="x"><c r="B5" i="1"/></calcChain>',
-            "xl/printerSettings/printerSettings1.bin": bytes(1200),
-            "docProps/thumbnail.jpeg": b"\xff\xd8\xff\xe0" + bytes(200),
-        },
-    )
-    assert inspect_package(source).lost == []
-
-
-def test_unknown_parts_are_reported(tmp_path: Path) -> None:
-    source = fx.extra_parts(tmp_path / "odd.xlsx", {"xl/gadgets/gadget1.xml": b"<gadget/>"})
-    assert inspect_package(source).lost == [
-        "other content that openpyxl does not understand (xl/gadgets/gadget1.xml)"
-    ]
-
-
-def test_crunch_xl_result_sheets_are_not_reported(tmp_path: Path) -> None:
-    assert inspect_package(fx.result_sheet_with_shapes(tmp_path / "plan.xlsx")).lost == []
-
-
-# --- what openpyxl loses: reported, and really lost ---------------------------------------
-
-
-def _elements(name: str) -> Callable[[Path], int]:
-    return lambda path: fx.count_elements(path, name)
-
-
-def _parts(prefix: str) -> Callable[[Path], int]:
-    return lambda path: sum(1 for name in fx.part_names(path) if name.startswith(prefix))
-
-
-LOST_CASES = [
-    (fx.text_boxes, "Budget.xlsx", "2 shapes or text boxes on sheet 'Budget'", _elements("sp")),
-    (fx.sparklines, "Trend.xlsx", "sparklines on sheet 'Trend'", _elements("sparkline")),
-    (fx.x14_validation, "PlanA.xlsx", "x14 data validation (lists from other sheets) on sheet "
-     "'Plan A'", _elements("dataValidation")),
-    (fx.data_bars_2010, "bars.xlsx", "conditional formatting from Excel 2010 or later (data "
-     "bars, icon sets) on sheet 'Budget'", _elements("dataBar")),
-    (fx.visible_comment, "note.xlsx", "1 comment set to always show (it would be hidden) on "
-     "sheet 'Budget'", _elements("Visible")),
-    (fx.button, "button.xlsx", "1 form control (button, check box, list) on sheet 'Budget'",
-     _elements("ClientData")),
-    (fx.threaded_comments, "thread.xlsx", "threaded comments (replies would become plain "
-     "notes)", _elements("threadedComment")),
-    (fx.slicer, "slicer.xlsx", "slicers", _parts("xl/slicer")),
-    (fx.custom_xml, "sharepoint.xlsx", "custom XML parts (such as SharePoint document "
-     "information)", _parts("customXml/")),
-    (fx.dynamic_array, "sort.xlsx", "dynamic array formulas (they would become old-style array "
-     "formulas)", _parts("xl/metadata.xml")),
-    (fx.cell_checkbox, "tick.xlsx", "checkboxes inside cells", _parts("xl/featurePropertyBag")),
-    (fx.picture_in_cell, "incell.xlsx", "pictures or data types (such as Stocks) inside cells",
-     _parts("xl/richData/")),
-    (fx.ignored_errors, "ignored.xlsx", "ignored error checks (Excel's green triangles would come "
-     "back) on sheet 'Budget'", _elements("ignoredError")),
-    (fx.background_picture, "wallpaper.xlsx", "a background picture on sheet 'Budget'",
-     _elements("picture")),
-    (fx.embedded_object, "ole.xlsx", "1 embedded object (OLE) on sheet 'Budget'",
-     _elements("oleObject")),
-    (fx.read_only_recommended, "readonly.xlsx", 'the "password to modify" or "read-only '
-     'recommended" setting', _elements("fileSharing")),
-    (fx.edit_ranges, "ranges.xlsx", "ranges that users may edit with a password on sheet "
-     "'Budget'", _elements("protectedRange")),
-    (fx.header_picture, "logo.xlsx", "pictures in the header or footer on sheet 'Budget'",
-     _elements("legacyDrawingHF")),
-]  # fmt: skip
-
-
-@pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
-@pytest.mark.parametrize(
-    ("build", "name", "expected", "measure"),
-    LOST_CASES,
-    ids=[case[1] for case in LOST_CASES],
-)
-def test_lost_features_are_reported_and_really_lost(
-    tmp_path: Path,
-    build: Callable[[Path], Path],
-    name: str,
-    expected: str,
-    measure: Callable[[Path], int],
-) -> None:
-    source = build(tmp_path / name)
-    assert inspect_package(source).lost == [expected]
-    again = fx.roundtrip(source, tmp_path / ("again-" + name))
-    assert measure(source) > 0
-    assert measure(again) < measure(source)
-
-
-def test_pictures_need_pillow(tmp_path: Path) -> None:
-    source = fx.picture(tmp_path / "photo.xlsx")
-    again = fx.roundtrip(source, tmp_path / "again.xlsx")
-    if PILLOW:
-        assert inspect_package(source).lost == []
-        assert fx.count_elements(again, "pic") == 1
-    else:
-        assert inspect_package(source).lost == [
-            "1 picture (Pillow is not installed) on sheet 'Budget'"
-        ]
-        assert fx.count_elements(again, "pic") == 0
-
-
-# --- macros --------------------------------------------------------------------------------
-
-
-def test_xlsm_keeps_its_macros(tmp_path: Path, vba_project: bytes) -> None:
-    source = fx.macros(tmp_path / "plan.xlsm", vba_project)
-    info = inspect_package(source)
-    assert info.is_macro_enabled and info.lost == []
-    again = fx.roundtrip(source, tmp_path / "again.xlsm")
-    assert vba_part(again) == vba_part(source) == vba_project
-
-
-def test_xlsm_keeps_its_form_controls(tmp_path: Path, vba_project: bytes) -> None:
-    source = fx.button(tmp_path / "plan.xlsm", vba_project)
-    assert inspect_package(source).lost == []
-    again = fx.roundtrip(source, tmp_path / "again.xlsm")
-    assert fx.count_elements(again, "ClientData") == fx.count_elements(source, "ClientData") == 1
-
-
-def test_macros_in_a_file_named_xlsx_are_lost(tmp_path: Path, vba_project: bytes) -> None:
-    source = fx.macros(tmp_path / "plan.xlsx", vba_project)
-    info = inspect_package(source)
-    assert info.is_macro_enabled
-    assert info.lost == ["macros (the file is named .xlsx but contains VBA macros)"]
-    assert vba_part(fx.roundtrip(source, tmp_path / "again.xlsx")) is None
-
-
-def test_plain_workbook_is_not_macro_enabled(tmp_path: Path) -> None:
+def test_macro_enabled_workbook(tmp_path: Path, vba_project: bytes) -> None:
+    assert inspect_package(fx.macros(tmp_path / "plan.xlsm", vba_project)).is_macro_enabled
     assert not inspect_package(fx.xlsxwriter_book(tmp_path / "plan.xlsx")).is_macro_enabled
+
+
+def test_strict_open_xml_is_read_but_marked(tmp_path: Path) -> None:
+    assert inspect_package(fx.strict_open_xml(tmp_path / "plan.xlsx")).strict
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_workbook_openpyxl_cannot_load_is_a_workbook(tmp_path: Path) -> None:
+    source = fx.grouped_pivot_table(tmp_path / "pivot.xlsx")
+    with pytest.raises(TypeError, match="from_tree"):
+        openpyxl.load_workbook(source)
+    assert inspect_package(source).parts > 10
 
 
 # --- streams -------------------------------------------------------------------------------
@@ -388,8 +238,7 @@ def test_stream_is_inspected_and_left_where_it_was(tmp_path: Path) -> None:
     stream = io.BytesIO(b"junk" + data)
     stream.seek(4)
     info = inspect_package(stream)
-    assert info.path is None
-    assert info.lost == ["2 shapes or text boxes on sheet 'Budget'"]
+    assert info.path is None and info.parts > 5
     assert stream.tell() == 4
 
 
@@ -402,7 +251,7 @@ def test_open_file_is_named(tmp_path: Path) -> None:
     with path.open("rb") as stream:
         info = inspect_package(stream)
         assert stream.tell() == 0
-    assert info.path == path and info.lost == ["sparklines on sheet 'Trend'"]
+    assert info.path == path
 
 
 # --- LibreOffice ---------------------------------------------------------------------------
@@ -425,16 +274,9 @@ def libreoffice_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_workbook_losses(libreoffice_files: dict[str, Path]) -> None:
-    assert inspect_package(libreoffice_files["features"]).lost == [
-        "2 shapes or text boxes on sheet 'Budget'",
-        "conditional formatting from Excel 2010 or later (data bars, icon sets) on sheet 'Trend'",
-    ]
-
-
-@pytest.mark.libreoffice
-def test_plain_libreoffice_workbook_loses_nothing(libreoffice_files: dict[str, Path]) -> None:
-    assert inspect_package(libreoffice_files["plain"]).lost == []
+def test_libreoffice_workbooks_are_workbooks(libreoffice_files: dict[str, Path]) -> None:
+    for name in ("features", "plain"):
+        assert not inspect_package(libreoffice_files[name]).strict
 
 
 @pytest.mark.libreoffice
@@ -464,5 +306,5 @@ def test_five_megabyte_workbook_is_inspected_quickly(tmp_path: Path) -> None:
     started = time.perf_counter()
     info = inspect_package(path)
     seconds = time.perf_counter() - started
-    assert info.lost == []
+    assert info.uncompressed > 5_000_000
     assert seconds < 5, f"{seconds:.2f} s for {path.stat().st_size:,} bytes"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -500,11 +501,11 @@ def _empty_zip(tmp_path: Path) -> bytes:
 @pytest.mark.parametrize(
     ("contents", "message"),
     [
-        (lambda tmp: b"Grade,Children\nK,40\n", "not an Excel workbook"),
-        (lambda tmp: b"", "not an Excel workbook"),
-        (_damaged, "is damaged (incomplete or corrupt)"),
-        (_empty_zip, "damaged or not an Excel workbook"),
-        (lambda tmp: bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600, "old .xls"),
+        (lambda tmp: b"Grade,Children\nK,40\n", "is a text (CSV) file with an Excel name"),
+        (lambda tmp: b"", "is empty (0 bytes): there is no workbook in it"),
+        (_damaged, "is damaged (it is not a complete Excel file)"),
+        (_empty_zip, "is a zip file but not an Excel workbook"),
+        (lambda tmp: bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600, "in an old Office format"),
     ],
 )
 def test_unreadable_files_raise_one_plain_line(
@@ -610,3 +611,60 @@ def _scenarios(draw: st.DrawFn) -> Scenario:
 def test_a_written_scenario_reads_back_unchanged(written: Scenario) -> None:
     found = read_workbook(_save(scenario_sheet(written)))
     assert found.items == [written]
+
+
+# -- how other programs write sheets ----------------------------------------------------------
+
+
+def _rewrite_sheet(path: Path, change: Callable[[bytes], bytes]) -> Path:
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = change(parts["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _without_references(data: bytes) -> bytes:
+    """Return a sheet written as some programs do: no cell says where it is, gaps filled."""
+
+    def row(match: re.Match[bytes]) -> bytes:
+        cells, column = [], 0
+        for cell in re.finditer(rb'<c r="([A-Z]+)\d+"(.*?)(?:/>|>(.*?)</c>)', match[2], re.S):
+            number = ord(cell[1][:1]) - 64  # columns A-Z are enough here
+            cells += [b"<c/>"] * (number - column - 1)
+            column = number
+            cells.append(
+                b"<c" + cell[2] + (b">" + cell[3] + b"</c>" if cell[3] is not None else b"/>")
+            )
+        return match[1] + b"".join(cells) + b"</row>"
+
+    return re.sub(rb"(<row\b[^>]*>)(.*?)</row>", row, data, flags=re.S)
+
+
+def test_cells_without_references_are_placed_by_counting(tmp_path: Path) -> None:
+    # Some writers leave out every cell's r="B4" (the schema allows it): position counts.
+    expected = scenario(tmp_path)
+    path = _rewrite_sheet(build(tmp_path), _without_references)
+    assert b'<c r="' not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert read_one(path) == expected
+
+
+def test_a_sheet_claiming_the_whole_grid_reads_like_any_other(tmp_path: Path) -> None:
+    expected = scenario(tmp_path)
+    path = _rewrite_sheet(
+        build(tmp_path),
+        lambda data: re.sub(
+            rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data
+        ),
+    )
+    assert read_one(path) == expected
+
+
+def test_a_cell_far_down_costs_one_row(tmp_path: Path) -> None:
+    expected = scenario(tmp_path)
+    far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c>'
+    far += b'<c r="A1048576" t="inlineStr"><is><t>far</t></is></c></row></sheetData>'
+    path = _rewrite_sheet(build(tmp_path), lambda data: data.replace(b"</sheetData>", far, 1))
+    assert read_one(path) == expected
