@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 import pulp
-
 from pulp.apis import coin_api
+
 from crunch_xl.model import Kind, Option, Scenario, SchoolClass, Status
 
 #: The appendix's "big number" for switching the composite minimum off in unused classes.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_package import text_boxes
+from fixtures_package import strict_open_xml
 from openpyxl import load_workbook
 from schools import hard_school
 from workbooks import make_workbook
@@ -87,7 +87,7 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         "small": make_workbook(folder / "small.xlsx", {"Plan A": SMALL}).read_bytes(),
         "other": make_workbook(folder / "other.xlsx", {"Plan B": OTHER}).read_bytes(),
         "slow": make_workbook(folder / "slow.xlsx", {"Whole school": K12}).read_bytes(),
-        "shapes": text_boxes(folder / "shapes.xlsx").read_bytes(),
+        "strict": strict_open_xml(folder / "strict.xlsx").read_bytes(),
     }
 
 
@@ -205,7 +205,7 @@ def test_a_cut_short_workbook_does_not_look_complete(
     tmp_path: Path, books: dict[str, bytes]
 ) -> None:
     path = tmp_path / "part.xlsx"
-    for data in (books["small"], books["shapes"]):
+    for data in (books["small"], books["strict"]):
         for cut in [0, 1, 2, 3, 4, *range(5, len(data), 37), len(data) - 1]:
             path.write_bytes(data[:cut])
             assert not looks_complete(path), cut
@@ -324,16 +324,16 @@ def test_lock_temporary_hidden_and_other_files_are_ignored(
 def test_no_loops_and_rescans_never_plan_twice(tmp_path: Path, books: dict[str, bytes]) -> None:
     with watching(tmp_path, rescan=0.1) as watch:
         drop(tmp_path / "plan.xlsx", books["small"])
-        # Writing into it would lose its text boxes: results go to shapes.results.xlsx.
-        drop(tmp_path / "shapes.xlsx", books["shapes"])
+        # A Strict Open XML workbook is not written into: results go to strict.results.xlsx.
+        drop(tmp_path / "strict.xlsx", books["strict"])
         wait_for(lambda: len(names(tmp_path / DONE_FOLDER)) == 3, "three files in done/")
         time.sleep(1.5)  # many rescans, and time for any event our own files might cause
         summary = watch.finish()
-    assert names(tmp_path / DONE_FOLDER) == {"plan.xlsx", "shapes.xlsx", "shapes.results.xlsx"}
-    assert (tmp_path / DONE_FOLDER / "shapes.xlsx").read_bytes() == books["shapes"]
-    assert "crunch-xl summary" in sheets(tmp_path / DONE_FOLDER / "shapes.results.xlsx")
+    assert names(tmp_path / DONE_FOLDER) == {"plan.xlsx", "strict.xlsx", "strict.results.xlsx"}
+    assert (tmp_path / DONE_FOLDER / "strict.xlsx").read_bytes() == books["strict"]
+    assert "crunch-xl summary" in sheets(tmp_path / DONE_FOLDER / "strict.results.xlsx")
     assert len(watch.said("received")) == 2
-    assert watch.said("-> done/shapes.results.xlsx (shapes.xlsx itself unchanged")
+    assert watch.said("-> done/strict.results.xlsx (strict.xlsx itself unchanged")
     assert names(tmp_path) == {DONE_FOLDER, FAILED_FOLDER, WORK_FOLDER}
     assert leftovers(tmp_path) == []
     assert summary.planned == 2

@@ -31,6 +31,8 @@ from crunch_xl.model import (
     Grade,
     Option,
     Priority,
+    Repair,
+    Room,
     Report,
     Result,
     Scenario,
@@ -81,25 +83,27 @@ def solved_result() -> Result:
         rank=1,
         reason="Best",
         classes=[
-            klass("K A", K=22),
-            klass("K B", K=22),
-            klass("1 A", g1=23),
-            klass("1 B", g1=23),
-            klass("2 A", g2=25),
-            klass("2 B", g2=25),
+            klass("K A", 24, K=22),
+            klass("K B", 24, K=22),
+            klass("1 A", 24, g1=23),
+            klass("1 B", 24, g1=23),
+            klass("2 A", 26, g2=25),
+            klass("2 B", 26, g2=25),
         ],
+        headroom={"K": Room(8, 4), "1": Room(10, 2), "2": Room(10, 2)},
     )
     alternative = Option(
         rank=2,
         reason="1 more composite, more even kindergarten classes",
         classes=[
-            klass("K A", K=22),
-            klass("K/1 A", K=22, g1=2),
-            klass("1 A", g1=22),
-            klass("1 B", g1=22),
-            klass("2 A", g2=24),
-            klass("2 B", g2=26),
+            klass("K A", 24, K=22),
+            klass("K/1 A", 24, K=22, g1=2),
+            klass("1 A", 24, g1=22),
+            klass("1 B", 24, g1=22),
+            klass("2 A", 26, g2=24),
+            klass("2 B", 26, g2=26),
         ],
+        headroom={"K": Room(4, 4), "1": Room(6, 4), "2": Room(10, 2)},
     )
     return Result(
         sheet="Plan A",
@@ -124,9 +128,9 @@ def infeasible_result() -> Result:
         seconds=0.031,
         suggestions=[
             Suggestion(
-                "Allow 4 classes instead of 3 (one more teacher)", "teachers", None, 4, 0, 23
+                "Allow 4 classes instead of 3 (one more teacher)", Repair.TEACHERS, None, 4, 0
             ),
-            Suggestion("Raise grade 1's largest class to 46", "largest class", "1", 46),
+            Suggestion("Raise grade 1's largest class to 46", Repair.LARGEST_CLASS, "1", 46),
         ],
         scenario=scenario,
     )
@@ -241,9 +245,10 @@ def test_comparison_table_holds_each_options_figures(written: Path) -> None:
     result = solved_result()
     (header,) = rows_with(sheet, "Option")
     grades = grade_order(result)
-    headers = [sheet.cell(row=header, column=c).value for c in range(1, 8 + len(grades))]
+    headers = [sheet.cell(row=header, column=c).value for c in range(1, 9 + 2 * len(grades))]
     assert headers == [
-        "Option", "Why", "Composites", "Largest", "Smallest", "Spread", "Classes", "K", "1", "2"
+        "Option", "Why", "Composites", "Spare", "Largest", "Smallest", "Spread", "Classes",
+        "K", "1", "2", "K", "1", "2",
     ]  # fmt: skip
     for offset, option in enumerate(result.options, start=1):
         row = [sheet.cell(row=header + offset, column=c).value for c in range(1, len(headers) + 1)]
@@ -251,13 +256,17 @@ def test_comparison_table_holds_each_options_figures(written: Path) -> None:
             option.rank,
             option.reason,
             option.composites,
+            option.spare,
             option.largest,
             option.smallest,
             option.spread,
             len(option.classes),
             *(option.classes_of(label) for label in grades),
+            *(f"−{option.headroom[g].fewer} / +{option.headroom[g].more}" for g in grades),
         ]
         assert sheet.cell(row=header + offset, column=4).number_format == "0"
+    groups = [sheet.cell(row=header - 1, column=c).value for c in (9, 12)]
+    assert groups == ["Classes per grade", "Room: fewer / more children"]
 
 
 def test_class_lists_hold_every_child_and_mark_composites(written: Path) -> None:
@@ -274,12 +283,13 @@ def test_class_lists_hold_every_child_and_mark_composites(written: Path) -> None
             assert sheet.cell(row=row, column=3 + len(grades)).value == school_class.size
             fill = sheet.cell(row=row, column=1).fill
             note = sheet.cell(row=row, column=2).value
+            marks = [word for word, on in (("composite", school_class.is_composite),
+                                           ("full", school_class.is_full)) if on]  # fmt: skip
+            assert note == (", ".join(marks) or None)
             if school_class.is_composite:
-                assert note == "composite"
                 assert fill.fill_type == "solid"
                 assert fill.fgColor.rgb.endswith(COMPOSITE_FILL.fgColor.rgb[-6:])
             else:
-                assert note is None
                 assert fill.fill_type is None
         totals = [sheet.cell(row=rows.stop, column=3 + i).value for i in range(len(grades))]
         assert totals == [plan_a_scenario().grade(label).children for label in grades]
@@ -353,13 +363,19 @@ def test_header_block_and_print_setup(written: Path) -> None:
 
 def test_verdicts_say_what_happened() -> None:
     assert verdict(solved_result()) == (
-        "Solved: best plan has no composites, largest class 25 (proven best)"
+        "Solved: best plan has no composites, 1 spare place in the fullest class, largest "
+        "class 25 (proven best)"
     )
     one = solved_result()
     one.options = one.options[1:]
-    assert verdict(one) == "Solved: best plan has 1 composite, largest class 26 (proven best)"
+    one.options[0].headroom["2"] = Room(10, 0)
+    assert verdict(one) == (
+        "Solved: best plan has 1 composite, 0 spare places in the fullest class, largest class "
+        "26 (proven best); no room for one more child in Grade 2"
+    )
     assert verdict(timeout_result()) == (
-        "Time limit reached: best plan found has 1 composite, largest class 22 (not proven best)"
+        "Time limit reached: best plan found has 1 composite, 8 spare places in the fullest "
+        "class, largest class 22 (not proven best)"
     )
     assert verdict(infeasible_result()).startswith("Impossible: 90 children need")
     assert "'Broken'!B3" in verdict(invalid_result())
@@ -373,8 +389,8 @@ def test_infeasible_sheet_lists_suggestions_with_what_they_give(written: Path) -
     (header,) = rows_with(sheet, "Change")
     suggestions = infeasible_result().suggestions
     for offset, suggestion in enumerate(suggestions, start=1):
-        cells = [sheet.cell(row=header + offset, column=c).value for c in (1, 3, 4)]
-        assert cells == [suggestion.text, suggestion.composites, suggestion.largest]
+        cells = [sheet.cell(row=header + offset, column=c).value for c in (1, 3)]
+        assert cells == [suggestion.text, suggestion.composites]
     assert rows_with(sheet, "Option") == []  # no options, no comparison
 
 
@@ -394,8 +410,8 @@ def test_timeout_sheet_says_not_proven_and_uses_grades_found(written: Path) -> N
     assert sheet["B2"].value == "Time limit reached"
     assert "not proven" in sheet["B3"].value
     (header,) = rows_with(sheet, "Option")
-    assert sheet.cell(row=header, column=8).value == "Year 1"
-    assert sheet.cell(row=header, column=9).value == "Year 2"
+    assert sheet.cell(row=header, column=9).value == "Year 1"
+    assert sheet.cell(row=header, column=10).value == "Year 2"
     assert sheet.cell(row=header + 1, column=2).value == "Best found (not proven)"
 
 
@@ -414,19 +430,20 @@ def test_summary_compares_scenarios_and_links_to_their_sheets(written: Path) -> 
         assert summary.cell(row=row, column=1).value == result.sheet
         assert summary.cell(row=row, column=3).value == verdict(result)
         best = result.options[0] if result.options else None
-        figures = [summary.cell(row=row, column=c).value for c in range(4, 9)]
+        figures = [summary.cell(row=row, column=c).value for c in range(4, 10)]
         if best is None:
-            assert figures == [None] * 5
+            assert figures == [None] * 6
         else:
             assert figures == [
                 best.composites,
+                best.spare,
                 best.largest,
                 best.smallest,
                 best.spread,
                 len(best.classes),
             ]
-        assert summary.cell(row=row, column=9).value == round(result.seconds, 2)
-        link = summary.cell(row=row, column=10)
+        assert summary.cell(row=row, column=11).value == round(result.seconds, 2)
+        link = summary.cell(row=row, column=12)
         assert link.value == f"{result.sheet} results"
         assert link.hyperlink.location == f"'{result.sheet} results'!A1"
         assert link.value in book.sheetnames
@@ -673,8 +690,10 @@ def check_scenario_schema(scenario: dict[str, Any]) -> None:
     assert scenario["seconds"] == round(scenario["seconds"], 2)
     for rank, option in enumerate(scenario["options"], start=1):
         assert option["rank"] == rank
-        for key in ("composites", "largest", "smallest", "spread"):
+        for key in ("composites", "spare", "largest", "smallest", "spread"):
             assert isinstance(option[key], int)
+        for room in option["headroom"].values():
+            assert set(room) == {"fewer", "more"}
         for school_class in option["classes"]:
             assert isinstance(school_class["name"], str)
             assert all(isinstance(label, str) for label in school_class["counts"])
@@ -711,8 +730,9 @@ def test_report_json_for_one_report_is_the_spec_object() -> None:
         "target": None,
         "value": 4,
         "composites": 0,
-        "largest": 23,
     }
+    assert plan_a["options"][0]["spare"] == 1
+    assert plan_a["options"][0]["headroom"]["K"] == {"fewer": 8, "more": 4}
     assert plan_b["options"] == []
     assert data["scenarios"][3]["options"][0]["proven"] is False
 

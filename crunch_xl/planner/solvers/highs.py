@@ -10,11 +10,10 @@ import threading
 from collections.abc import Iterator
 from typing import ClassVar
 
+import highspy
 import pulp
 
 from crunch_xl.planner.solvers.base import OBJECTIVE_GAP, Answer, Outcome
-
-import highspy
 
 _FIRST = threading.Lock()
 _started = False
