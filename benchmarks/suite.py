@@ -1,9 +1,17 @@
-"""The benchmark suite: generated schools (fixed seeds), each at T, T+1 and T-1 teachers.
+"""The benchmark suite: generated schools (fixed seeds), each at T, T+1 and T-1 teachers,
+each under every priority.
 
 T is the fewest teachers that fit with every teacher used, found with a small counting model
-of our own (independent of the planner), so the T-1 scenarios are infeasible by construction.
-Families: tiny rural schools with multi-age composites, small / medium / large primary schools
-(K..6) and a K-12 stress set (13 grades, about 1,500 children, some triple composites).
+of our own (independent of the planner), so the T-1 scenarios are impossible by construction
+(and time the explanation). Families:
+
+- rural: multi-age schools of 2-4 teachers and 15-60 children in 3-7 grades, where every run
+  of neighbouring grades may form a composite, up to the whole school;
+- tiny: 2-4 grades, adjacent pairs and runs of three;
+- composite-heavy: K-6 schools of 120-240 children whose limits call for composites, with
+  every adjacent pair and a few runs of three allowed;
+- small / medium / large: K-6 primary schools of 150-1,200 children;
+- k12: 13 grades, about 1,500 children, most adjacent pairs and three runs of three.
 """
 
 from __future__ import annotations
@@ -15,9 +23,19 @@ from dataclasses import dataclass, replace
 import pulp
 
 from crunch_xl.model import Composite, Grade, Kind, Priority, Scenario
+from crunch_xl.planner.solvers import Outcome
+from crunch_xl.planner.solvers.highs import Highs
 
-#: Schools generated per family (each gives three scenarios).
-SCHOOLS = {"tiny": 6, "small": 4, "medium": 4, "large": 4, "k12": 4}
+#: Schools generated per family (each gives three scenarios under each priority).
+SCHOOLS = {
+    "rural": 6,
+    "tiny": 4,
+    "composite-heavy": 4,
+    "small": 4,
+    "medium": 4,
+    "large": 4,
+    "k12": 4,
+}
 
 #: Seed of family ``f`` school ``n`` is BASE_SEED + 1000 * family number + n.
 BASE_SEED = 20_240_601
@@ -26,6 +44,8 @@ BASE_SEED = 20_240_601
 SOLVER_SECONDS = 60.0
 
 FAMILIES = tuple(SCHOOLS)
+#: The families of primary schools (up to seven grades), whose targets differ from K-12's.
+PRIMARY_FAMILIES = tuple(family for family in FAMILIES if family != "k12")
 PRIMARY = ("K", "1", "2", "3", "4", "5", "6")
 K_TO_12 = ("K", *(str(n) for n in range(1, 13)))
 RURAL_LABELS = (
@@ -34,7 +54,13 @@ RURAL_LABELS = (
     ("1", "2", "3", "4"),
 )
 #: Children in the whole school, per family.
-CHILDREN = {"small": (150, 300), "medium": (320, 600), "large": (650, 1200), "k12": (1400, 1600)}
+CHILDREN = {
+    "composite-heavy": (120, 240),
+    "small": (150, 300),
+    "medium": (320, 600),
+    "large": (650, 1200),
+    "k12": (1400, 1600),
+}
 
 
 @dataclass(frozen=True)
@@ -45,13 +71,14 @@ class Case:
     school: str
     #: "T" (fewest teachers that fit), "T+1" or "T-1".
     variant: str
+    priority: Priority
     scenario: Scenario
     #: Whether an allocation exists (T-1 never has one).
     feasible: bool
 
     @property
     def name(self) -> str:
-        """Return the scenario's name, e.g. ``medium-02 T+1``."""
+        """Return the scenario's name, e.g. ``medium-02 T+1 even``."""
         return self.scenario.name
 
 
@@ -96,18 +123,12 @@ def fewest_classes(scenario: Scenario, *, at_least: int = 0) -> int | None:
                     f"composite_minimum_{k}_{g}",
                 )
     problem += classes >= at_least, "at_least"
-    problem.solve(_solver())
-    if problem.status == pulp.LpStatusInfeasible:
+    answer = Highs().solve(problem, SOLVER_SECONDS)
+    if answer.outcome is Outcome.INFEASIBLE:
         return None
-    if problem.status != pulp.LpStatusOptimal or problem.sol_status != pulp.LpSolutionOptimal:
+    if answer.outcome is not Outcome.OPTIMAL:
         raise RuntimeError(f"the counting model of {scenario.name} did not finish")
-    return round(pulp.value(classes))
-
-
-def _solver() -> pulp.LpSolver:
-    """Return HiGHS on one thread, as the planner runs it (HiGHS keeps one thread count for
-    the whole process)."""
-    return pulp.HiGHS(msg=False, timeLimit=SOLVER_SECONDS, threads=1)
+    return round(sum(answer.values[var.name] for var in counts.values()))
 
 
 def fits(scenario: Scenario) -> bool:
@@ -135,9 +156,54 @@ def _adjacent(labels: tuple[str, ...], size: int) -> list[Kind]:
     return [labels[n : n + size] for n in range(len(labels) - size + 1)]
 
 
-def _priority(rng: random.Random) -> Priority:
-    """Return a priority, mostly the default as schools choose it."""
-    return rng.choices(list(Priority), weights=[3, 2, 2])[0]
+#: Short names of the priorities in case names.
+PRIORITY_NAMES = {
+    Priority.FEWEST_COMPOSITES: "fewest",
+    Priority.SMALLEST_CLASSES: "smallest",
+    Priority.EVEN_CLASSES: "even",
+}
+
+
+def _rural_school(rng: random.Random, name: str) -> Scenario:
+    """Return a multi-age school: 3-7 grades, 15-60 children, every run of neighbouring
+    grades allowed as a composite, up to the whole school."""
+    size = rng.randint(3, 7)
+    labels = PRIMARY[:size] if rng.random() < 0.7 else PRIMARY[7 - size :]
+    children = _split(rng, rng.randint(15, 60), size, 0.6)
+    largest = rng.randint(20, 28)
+    grades = tuple(
+        Grade(label, count, rng.randint(4, 8), largest + rng.choice([-2, 0, 0, 2]))
+        for label, count in zip(labels, children, strict=True)
+    )
+    composites = [
+        Composite(run) for length in range(2, size + 1) for run in _adjacent(labels, length)
+    ]
+    return Scenario(
+        name=name,
+        grades=grades,
+        composites=tuple(composites),
+        composite_minimum=rng.randint(1, 3),
+    )
+
+
+def _composite_heavy_school(rng: random.Random, name: str) -> Scenario:
+    """Return a K-6 school of 120-240 children, limits that call for composites, every adjacent
+    pair and a few runs of three allowed."""
+    low, high = CHILDREN["composite-heavy"]
+    children = _split(rng, rng.randint(low, high), len(PRIMARY), 0.5)
+    grades = tuple(
+        Grade(label, count, rng.randint(10, 14), _largest_in_primary(rng, label) - 2)
+        for label, count in zip(PRIMARY, children, strict=True)
+    )
+    triples = rng.sample(_adjacent(PRIMARY, 3), rng.randint(1, 3))
+    order = {kind: n for n, kind in enumerate(_adjacent(PRIMARY, 2) + _adjacent(PRIMARY, 3))}
+    kinds = sorted(_adjacent(PRIMARY, 2) + triples, key=order.__getitem__)
+    return Scenario(
+        name=name,
+        grades=grades,
+        composites=tuple(Composite(kind) for kind in kinds),
+        composite_minimum=rng.choice([1, 2, 3, 4]),
+    )
 
 
 def _tiny_school(rng: random.Random, name: str) -> Scenario:
@@ -165,7 +231,6 @@ def _tiny_school(rng: random.Random, name: str) -> Scenario:
         grades=grades,
         composites=tuple(composites),
         composite_minimum=rng.randint(1, 4),
-        priority=_priority(rng),
     )
 
 
@@ -218,7 +283,6 @@ def _graded_school(rng: random.Random, name: str, family: str) -> Scenario:
         grades=tuple(grades),
         composites=tuple(composites),
         composite_minimum=rng.choice([1, 2, 3, 4, 5, 6, 8]),
-        priority=_priority(rng),
     )
 
 
@@ -226,8 +290,16 @@ def generate_school(family: str, number: int) -> tuple[Scenario, int]:
     """Return one school (teachers unset) and its T; schools whose T or T+1 fail are redrawn."""
     rng = random.Random(BASE_SEED + 1000 * FAMILIES.index(family) + number)
     name = f"{family}-{number:02d}"
+    makers = {
+        "rural": _rural_school,
+        "tiny": _tiny_school,
+        "composite-heavy": _composite_heavy_school,
+    }
     while True:
-        school = _tiny_school(rng, name) if family == "tiny" else _graded_school(rng, name, family)
+        if family in makers:
+            school = makers[family](rng, name)
+        else:
+            school = _graded_school(rng, name, family)
         teachers = fewest_classes(school)
         # T-1 must still be a valid sheet (teachers >= 1), and T+1 should be solvable too.
         if teachers is None or teachers < 2:
@@ -237,9 +309,10 @@ def generate_school(family: str, number: int) -> tuple[Scenario, int]:
 
 
 def suite(*, quick: bool = False) -> list[Case]:
-    """Return the benchmark cases: every school at T, T+1 and T-1 teachers, in a fixed order.
+    """Return the benchmark cases: every school at T, T+1 and T-1 teachers, each under every
+    priority, in a fixed order.
 
-    ``quick`` keeps the first school of each family (15 cases) for a fast look.
+    ``quick`` keeps the first school of each family for a fast look.
     """
     cases: list[Case] = []
     for family in FAMILIES:
@@ -253,11 +326,14 @@ def suite(*, quick: bool = False) -> list[Case]:
                 ("T-1", teachers - 1, True, False),
             ]
             for variant, count, every, feasible in variants:
-                scenario = replace(
-                    school,
-                    name=f"{school.name} {variant}",
-                    teachers=count,
-                    use_every_teacher=every,
-                )
-                cases.append(Case(family, school.name, variant, scenario, feasible))
+                for priority in Priority:
+                    scenario = replace(
+                        school,
+                        name=f"{school.name} {variant} {PRIORITY_NAMES[priority]}",
+                        teachers=count,
+                        use_every_teacher=every,
+                        priority=priority,
+                    )
+                    case = Case(family, school.name, variant, priority, scenario, feasible)
+                    cases.append(case)
     return cases

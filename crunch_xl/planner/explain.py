@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -65,6 +66,8 @@ _SIZE_CHANGE = 0.5
 _SEARCH_SHARE = 0.7
 #: Seconds one feasibility question may take at most.
 _FEASIBILITY_SECONDS = 10.0
+#: Repair searches run at once.
+_THREADS = 2
 
 
 class _OutOfTime(Exception):
@@ -698,18 +701,31 @@ class _Explainer:
         except _OutOfTime:
             return found
         searches.append(partial(self._composite_changes, relevant))
-        for grade in s.grades:
-            if grade.label in relevant:
-                searches.append(partial(self._grade_changes, grade.label))
-        for composite in s.composites:
-            if relevant & set(composite.grades):
-                searches.append(partial(self._composite_size_changes, composite.grades))
-        searches.append(partial(self._minimum_change, relevant))
-        for search in searches:
+        for field in (Repair.LARGEST_CLASS, Repair.SMALLEST_CLASS):
             try:
-                found.extend(search())
+                # One question settles a whole field when even changing all of it fails.
+                if not self.ask.feasible(self.all_changed(field, relevant)):
+                    continue
             except _OutOfTime:
-                break
+                return found
+            for grade in s.grades:
+                if grade.label in relevant:
+                    searches.append(partial(self._grade_changes, grade.label, field))
+            for composite in s.composites:
+                if relevant & set(composite.grades):
+                    kind = composite.grades
+                    searches.append(partial(self._composite_size_changes, kind, field))
+        searches.append(partial(self._minimum_change, relevant))
+        # The searches ask independent questions: two at once use both of a school computer's
+        # usual two cores (the solver lets go of Python while it solves). Their answers are
+        # proofs, so the order they finish in changes nothing.
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            running = [pool.submit(search) for search in searches]
+            for future in running:
+                try:
+                    found.extend(future.result())
+                except _OutOfTime:
+                    continue
         return found
 
     def _teacher_changes(self) -> list[_Change]:
@@ -757,11 +773,10 @@ class _Explainer:
         changed = replace(s, use_every_teacher=False)
         return [_Change(Repair.USE_EVERY_TEACHER, None, False, changed, 1, text)]
 
-    def _grade_changes(self, label: str) -> list[_Change]:
+    def _grade_raise(self, label: str) -> int:
+        """Return the most a grade's largest class may be raised by (0: none worth trying)."""
         s = self.scenario
         grade = s.grade(label)
-        name = _grade(label)
-        found = []
         # Past this size a raise changes nothing: no class holds more of the grade, and no
         # composite that takes its largest size from the grade holds more children.
         room = [grade.children] + [
@@ -769,53 +784,104 @@ class _Explainer:
             for c in s.composites
             if label in c.grades and c.largest is None
         ]
-        step = _smallest_step(
-            lambda up: self.ask.feasible(_with_grade(s, label, largest=grade.largest + up)),
-            min(max(room) - grade.largest, _size_step(grade.largest)),
-        )
-        if step is not None:
+        return max(0, min(max(room) - grade.largest, _size_step(grade.largest)))
+
+    def _grade_lowering(self, label: str) -> int:
+        """Return the most a grade's smallest class may be lowered by."""
+        smallest = self.scenario.grade(label).smallest
+        return max(0, min(smallest - 1, _size_step(smallest)))
+
+    def _composite_raise(self, kind: Kind) -> int:
+        """Return the most a composite's largest class may be raised by."""
+        s = self.scenario
+        largest = s.size_limits(kind)[1]
+        room = sum(s.grade(label).children for label in kind)
+        return max(0, min(room - largest, _size_step(largest)))
+
+    def _composite_lowering(self, kind: Kind) -> int:
+        """Return the most a composite's smallest class may be lowered by."""
+        s = self.scenario
+        smallest = s.size_limits(kind)[0]
+        # Below the composite minimum times its grades a lower smallest class changes nothing.
+        floor = max(1, s.composite_minimum * len(kind))
+        return max(0, min(smallest - floor, _size_step(smallest)))
+
+    def all_changed(self, field: Repair, labels: set[str]) -> Scenario:
+        """Return the scenario with every grade and composite of the field changed at once,
+        each as far as a single change of it may go: if that does not work, no single one
+        of them does (each only loosens the rules)."""
+        s = self.scenario
+        raising = field is Repair.LARGEST_CLASS
+        for grade in s.grades:
+            if grade.label in labels:
+                if raising:
+                    top = grade.largest + self._grade_raise(grade.label)
+                    s = _with_grade(s, grade.label, largest=top)
+                else:
+                    bottom = grade.smallest - self._grade_lowering(grade.label)
+                    s = _with_grade(s, grade.label, smallest=bottom)
+        for composite in self.scenario.composites:
+            kind = composite.grades
+            if labels & set(kind):
+                smallest, largest = self.scenario.size_limits(kind)
+                if raising:
+                    s = _with_composite(s, kind, largest=largest + self._composite_raise(kind))
+                else:
+                    bottom = smallest - self._composite_lowering(kind)
+                    s = _with_composite(s, kind, smallest=bottom)
+        return s
+
+    def _grade_changes(self, label: str, field: Repair) -> list[_Change]:
+        s = self.scenario
+        grade = s.grade(label)
+        name = _grade(label)
+        if field is Repair.LARGEST_CLASS:
+            step = _smallest_step(
+                lambda up: self.ask.feasible(_with_grade(s, label, largest=grade.largest + up)),
+                self._grade_raise(label),
+            )
+            if step is None:
+                return []
             value = grade.largest + step
             text = f"Raise {name}'s largest class from {grade.largest} to {value}"
             changed = _with_grade(s, label, largest=value)
-            found.append(_Change(Repair.LARGEST_CLASS, label, value, changed, step, text))
+            return [_Change(field, label, value, changed, step, text)]
         step = _smallest_step(
             lambda down: self.ask.feasible(_with_grade(s, label, smallest=grade.smallest - down)),
-            min(grade.smallest - 1, _size_step(grade.smallest)),
+            self._grade_lowering(label),
         )
-        if step is not None:
-            value = grade.smallest - step
-            text = f"Lower {name}'s smallest class from {grade.smallest} to {value}"
-            changed = _with_grade(s, label, smallest=value)
-            found.append(_Change(Repair.SMALLEST_CLASS, label, value, changed, step, text))
-        return found
+        if step is None:
+            return []
+        value = grade.smallest - step
+        text = f"Lower {name}'s smallest class from {grade.smallest} to {value}"
+        changed = _with_grade(s, label, smallest=value)
+        return [_Change(field, label, value, changed, step, text)]
 
-    def _composite_size_changes(self, kind: Kind) -> list[_Change]:
+    def _composite_size_changes(self, kind: Kind, field: Repair) -> list[_Change]:
         s = self.scenario
         name = "/".join(kind)
         smallest, largest = s.size_limits(kind)
-        found = []
-        room = sum(s.grade(label).children for label in kind)
-        step = _smallest_step(
-            lambda up: self.ask.feasible(_with_composite(s, kind, largest=largest + up)),
-            min(room - largest, _size_step(largest)),
-        )
-        if step is not None:
+        if field is Repair.LARGEST_CLASS:
+            step = _smallest_step(
+                lambda up: self.ask.feasible(_with_composite(s, kind, largest=largest + up)),
+                self._composite_raise(kind),
+            )
+            if step is None:
+                return []
             value = largest + step
             text = f"Raise the {name} composite's largest class from {largest} to {value}"
             changed = _with_composite(s, kind, largest=value)
-            found.append(_Change(Repair.LARGEST_CLASS, name, value, changed, step, text))
-        # Below the composite minimum times its grades a lower smallest class changes nothing.
-        floor = max(1, s.composite_minimum * len(kind))
+            return [_Change(field, name, value, changed, step, text)]
         step = _smallest_step(
             lambda down: self.ask.feasible(_with_composite(s, kind, smallest=smallest - down)),
-            min(smallest - floor, _size_step(smallest)),
+            self._composite_lowering(kind),
         )
-        if step is not None:
-            value = smallest - step
-            text = f"Lower the {name} composite's smallest class from {smallest} to {value}"
-            changed = _with_composite(s, kind, smallest=value)
-            found.append(_Change(Repair.SMALLEST_CLASS, name, value, changed, step, text))
-        return found
+        if step is None:
+            return []
+        value = smallest - step
+        text = f"Lower the {name} composite's smallest class from {smallest} to {value}"
+        changed = _with_composite(s, kind, smallest=value)
+        return [_Change(field, name, value, changed, step, text)]
 
     def _minimum_change(self, relevant: set[str]) -> list[_Change]:
         s = self.scenario

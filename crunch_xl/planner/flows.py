@@ -18,7 +18,7 @@ and some is at most the low estimates everywhere. Two flows, not one per corner.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from crunch_xl.model import Kind
@@ -231,3 +231,47 @@ class Transport:
                 network.cap[index + 1] = children[label]
                 found.append(min(network.max_flow(_SOURCE, grade), children[label]))
         return found[0], found[1]
+
+
+def partly_fits(
+    children: Mapping[str, int],
+    chosen: Sequence[tuple[Kind, int]],
+    later: Sequence[tuple[Kind, int]],
+    sizes: Mapping[Kind, tuple[int, int]],
+    minimum: int,
+    classes_left: tuple[int, int],
+) -> bool:
+    """Return whether some structure that runs the chosen kinds' classes and, from the later
+    kinds, between classes_left[0] and classes_left[1] classes more (each kind at most its
+    own most) could place every child: a relaxation, exact for the chosen kinds.
+
+    The later kinds' classes are not fixed: together they take what one of their classes can
+    hold at least and at most, times the classes left.
+    """
+    labels = list(children)
+    grade_node = {label: 2 + i for i, label in enumerate(labels)}
+    kinds = [kind for kind, _ in chosen] + [kind for kind, _ in later]
+    kind_node = {kind: 2 + len(labels) + i for i, kind in enumerate(kinds)}
+    rest = 2 + len(labels) + len(kinds)
+    network = _Network(rest + 1)
+    for label, count in children.items():
+        network.arc(_SOURCE, grade_node[label], count, count)
+    for kind, classes in chosen:
+        smallest, largest = sizes[kind]
+        network.arc(kind_node[kind], _SINK, smallest * classes, largest * classes)
+        least = minimum * classes if len(kind) > 1 else 0
+        for label in kind:
+            network.arc(grade_node[label], kind_node[kind], least, _UNLIMITED)
+    fewest, most = classes_left
+    if later and most > 0:
+        smallest = min(sizes[kind][0] for kind, _ in later)
+        largest = max(sizes[kind][1] for kind, _ in later)
+        network.arc(rest, _SINK, smallest * fewest, largest * most)
+        for kind, classes in later:
+            network.arc(kind_node[kind], rest, 0, sizes[kind][1] * classes)
+            for label in kind:
+                network.arc(grade_node[label], kind_node[kind], 0, _UNLIMITED)
+    elif fewest > 0:
+        return False
+    network.arc(_SINK, _SOURCE, 0, _UNLIMITED)
+    return network.settle()

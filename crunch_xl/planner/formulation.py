@@ -34,8 +34,9 @@ from crunch_xl.planner.school import School, Structure
 class Objective(StrEnum):
     """What a question optimises."""
 
-    #: The fewest composites: also asked of a plain "is there one?" (a bound to prove
-    #: against settles impossible questions far faster than no objective).
+    #: Nothing: any allocation will do (the solver stops at the first it finds).
+    NONE = "none"
+    #: The fewest composites.
     COMPOSITES = "composites"
     #: The fewest classes, then the fewest composites.
     FEWEST_CLASSES = "fewest classes"
@@ -68,7 +69,7 @@ class Question:
 
     caps: Caps = field(default_factory=Caps)
     exclude: frozenset[Structure] = frozenset()
-    objective: Objective = Objective.COMPOSITES
+    objective: Objective = Objective.NONE
     teachers: Teachers = Teachers.AS_SET
     #: The allocation's classes must also hold every enrolment within these estimates.
     cover: Estimates | None = None
@@ -112,8 +113,8 @@ def build(school: School, question: Question) -> Model | None:
     Spread and range caps are not rows of the model: the search asks a range as one window of
     sizes at a time, and measures spreads itself (search.py).
     """
-    if question.caps.spread is not None or question.caps.range is not None:
-        raise ValueError("spread and range caps are not asked of the solver")
+    if question.caps.range is not None:
+        raise ValueError("a range cap is asked as one window of sizes at a time")
     for kind in school.kinds:
         fewest, most = school.counts[kind]
         if fewest > most:
@@ -129,13 +130,20 @@ def build(school: School, question: Question) -> Model | None:
         )
         for kind in school.usable
     }
-    _placement(problem, school, names, classes, sizes, "", school.children)
+    totals = _placement(problem, school, names, classes, sizes, "", school.children)
     _teachers(problem, school, classes, question.teachers)
     _runs(problem, school, names, classes, sizes)
     caps = question.caps
     composites = pulp.lpSum(var for kind, var in classes.items() if len(kind) > 1)
     if caps.composites is not None:
         problem += composites <= caps.composites, "composites_cap"
+    if caps.spread is not None:
+        for label in school.labels:
+            kinds = [kind for kind in classes if label in kind]
+            if kinds and school.children[label] > 0:
+                _window(
+                    problem, names.grade(label), kinds, caps.spread, classes, totals, sizes, school
+                )
     for index, structure in enumerate(sorted(question.exclude)):
         _exclude(problem, school, names, classes, structure, index)
     if question.cover is not None:
@@ -146,6 +154,8 @@ def build(school: School, question: Question) -> Model | None:
         _placement(problem, school, names, classes, limits, "low_", low)
     if question.objective is Objective.COMPOSITES:
         problem += composites
+    elif question.objective is Objective.NONE:
+        pass
     elif question.objective is Objective.FEWEST_CLASSES:
         # A class outweighs every composite there can be: the fewest classes come first.
         weight = sum(school.counts[kind][1] for kind in classes) + 1
@@ -265,6 +275,46 @@ def _runs(
             least = -(-children // max(shares[kind] for kind in taking))
             name = f"classes_for_grades_{names.grade(labels[first])}_{names.grade(labels[last])}"
             problem += pulp.lpSum(classes[kind] for kind in taking) >= least, name
+
+
+def _window(
+    problem: pulp.LpProblem,
+    name: str,
+    kinds: list[Kind],
+    width: int,
+    classes: Mapping[Kind, pulp.LpVariable],
+    totals: Mapping[Kind, pulp.LpAffineExpression],
+    sizes: Mapping[Kind, tuple[int, int]],
+    school: School,
+) -> None:
+    """Keep a grade's classes within one window of sizes [a, a + width] (its spread).
+
+    One binary per start a; each kind's classes are split among the starts (continuous parts
+    adding up to its classes), so "a · classes <= total <= (a + width) · classes" stays linear
+    and exact. This disaggregated form relaxes far tighter than switching bounds on and off
+    with large constants.
+    """
+    low = min(sizes[kind][0] for kind in kinds)
+    high = max(sizes[kind][1] for kind in kinds)
+    if high - low <= width:
+        return  # every size these classes can have fits one window already
+    starts = {
+        a: problem.add_variable(f"spread_{name}_from_{a}", cat=pulp.LpBinary)
+        for a in range(low, high - width + 1)
+    }
+    problem += pulp.lpSum(starts.values()) == 1, f"spread_{name}_one_window"
+    for kind in kinds:
+        most = school.counts[kind][1]
+        where = f"spread_{name}_{_safe('_'.join(kind))}"
+        part = {a: problem.add_variable(f"{where}_from_{a}", 0, most) for a in starts}
+        problem += pulp.lpSum(part.values()) == classes[kind], f"{where}_parts"
+        for a, start in starts.items():
+            problem += part[a] <= most * start, f"{where}_from_{a}_chosen"
+        problem += totals[kind] >= pulp.lpSum(a * p for a, p in part.items()), f"{where}_floor"
+        problem += (
+            totals[kind] <= pulp.lpSum((a + width) * p for a, p in part.items()),
+            f"{where}_ceiling",
+        )
 
 
 def _exclude(

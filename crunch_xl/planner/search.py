@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pulp
 
 from crunch_xl.planner.flows import Transport
 from crunch_xl.planner.formulation import Estimates, Objective, Question, Teachers, build
+from crunch_xl.planner.listing import TooMany, structures
 from crunch_xl.planner.ranking import Caps, Measure
 from crunch_xl.planner.school import Allocation, Measures, School, Structure
 from crunch_xl.planner.solvers.base import Answer, Backend, Outcome
@@ -87,6 +88,7 @@ class Search:
     _impossible: list[_Proven] = field(default_factory=list)
     _splits: dict[tuple[Structure, Caps], Allocation | None] = field(default_factory=dict)
     _values: dict[tuple[Structure, Caps], Values | None] = field(default_factory=dict)
+    _levels: dict[tuple[Caps, Estimates | None], list[Structure]] = field(default_factory=dict)
 
     # -- what one structure can reach -------------------------------------------------------
 
@@ -161,12 +163,20 @@ class Search:
         proves it); otherwise any will do, and one already found is used when it keeps the
         caps. Raises OutOfTime when the deadline passes first.
         """
+        # An excluded structure that cannot keep the caps anyway needs no exclusion: each one
+        # the solver must rule out costs it time (binaries that relax poorly).
+        relevant = frozenset(
+            s for s in question.exclude if self.keeps(s, replace(question, exclude=frozenset()))
+        )
+        question = replace(question, exclude=relevant)
         if self._proven_impossible(question):
             return None
         if not fewest:
             for structure in self._known:
                 if self.keeps(structure, question):
                     return structure
+        if fewest:
+            question = replace(question, objective=Objective.COMPOSITES)
         caps = question.caps
         if caps.range is None:
             return self._solve_question(question)
@@ -326,17 +336,51 @@ class Search:
         assert incumbent is not None, "a ranking has at least one measure"
         if not complete:
             return self._ranked([incumbent], ranking, base, proven=True)
-        listed: list[Structure] = [incumbent]
-        proven = True
         try:
-            while True:
-                other = self.ask(Question(caps, exclude | set(listed), cover=cover))
-                if other is None:
-                    break
-                listed.append(other)
+            listed = self.level(caps, exclude, cover)
         except OutOfTime:
-            proven = False
-        return self._ranked(listed, ranking, base, proven)
+            return self._ranked([incumbent], ranking, base, proven=False)
+        if incumbent not in listed:
+            raise RuntimeError(f"the structure {incumbent} keeps {caps} but was not listed")
+        return self._ranked(listed, ranking, base, proven=True)
+
+    def level(
+        self, caps: Caps, exclude: frozenset[Structure], cover: Estimates | None
+    ) -> list[Structure]:
+        """Return every structure within the caps, not excluded (listing.py), in tie order."""
+        question = Question(caps, exclude, cover=cover)
+        bounds = caps
+        if caps.range is not None:
+            # Every class lies within one of the windows a range allows: their hull bounds
+            # every class size.
+            starts = self._window_starts(caps)
+            if not starts:
+                return []
+            bounds = Caps(
+                composites=caps.composites,
+                spare=caps.spare,
+                largest=min(max(starts) + caps.range, caps.largest or max(starts) + caps.range),
+                smallest=max(min(starts), caps.smallest or min(starts)),
+            )
+        key = (caps, cover)
+        if key not in self._levels:
+            self._levels[key] = self._list(bounds, Question(caps, cover=cover))
+        return [s for s in self._levels[key] if s not in exclude and self.keeps(s, question)]
+
+    def _list(self, bounds: Caps, question: Question) -> list[Structure]:
+        """Return every structure keeping the question (no exclusions), in tie order: by the
+        listing search, or where it would look too long, by the solver, each structure
+        found excluded from the next question."""
+        try:
+            return structures(self.school, bounds, lambda s: self.keeps(s, question))
+        except TooMany:
+            pass
+        found: list[Structure] = []
+        while True:
+            other = self.ask(replace(question, exclude=frozenset(found)))
+            if other is None:
+                return sorted(found, key=self.school.tie_key)
+            found.append(other)
 
     def _ranked(
         self, found: list[Structure], ranking: Sequence[Measure], caps: Caps, proven: bool
