@@ -39,7 +39,7 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as safe_xml
 
 from crunch_xl.errors import WorkbookError
-from crunch_xl.package import Package, local, parse_relationships
+from crunch_xl.package import Package, SheetEntry, local, parse_relationships
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -83,6 +83,11 @@ def graft(package: Package, built: bytes) -> bytes:
     Earlier result sheets are taken out first; the first built sheet becomes the active tab.
     """
     return _Graft(package, _read_built(built)).run()
+
+
+def replaced_sheets(package: Package) -> list[SheetEntry]:
+    """Return the sheets a graft takes out: those an earlier run wrote (they carry the mark)."""
+    return [sheet for sheet in package.sheets if sheet.is_result]
 
 
 # --- the built workbook ------------------------------------------------------------------
@@ -137,7 +142,7 @@ class _Graft:
         self.folder = posixpath.dirname(self.workbook_part)
         self.sheets = package.sheets
         self.kept = [sheet for sheet in self.sheets if not sheet.is_result]
-        self.removed = [sheet for sheet in self.sheets if sheet.is_result]
+        self.removed = replaced_sheets(package)
         #: New bytes of the original parts that change (or how to edit them as they are
         #: copied); None: the part goes.
         self.changed: dict[str, bytes | _StreamedEdit | None] = {}

@@ -105,6 +105,33 @@ def read_workbook(source: Path | BinaryIO) -> WorkbookInput:
         return _read(package)
 
 
+def cell_text(package: Package, sheet: SheetEntry, reference: str) -> str | None:
+    """Return the text a worksheet's cell holds (e.g. ``A1``), or None when it holds none.
+
+    The sheet is streamed only as far as that cell's column reaches it.
+    """
+    found = re.fullmatch(r"([A-Z])(\d+)", reference)
+    if found is None or not sheet.part:
+        raise ValueError(f"not a cell of a worksheet: {reference}")
+    column, row = found[1], int(found[2])
+    for cell in column_cells(package.chunks(sheet.part), column):
+        if cell.row < row:
+            continue
+        if cell.row > row:
+            return None
+        if cell.kind == "s" and cell.value is not None and cell.value.strip().isdigit():
+            strings = _part_of(package, "sharedStrings") or "xl/sharedStrings.xml"
+            if package.find(strings) is None:
+                return None
+            index = int(cell.value)
+            item = shared_items(package.chunks(strings), {index}).get(index)
+            return None if item is None else _item_text(item)
+        if cell.kind == "inlineStr":
+            return _item_text(cell.inline)
+        return cell.value if cell.kind == "str" else None
+    return None
+
+
 def _read(package: Package) -> WorkbookInput:
     """Return the scenario sheets of a checked package, and notes on the sheets skipped."""
     sheets = [

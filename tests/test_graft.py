@@ -178,9 +178,15 @@ def test_renamed_result_sheets_are_replaced(tmp_path: Path) -> None:
         tmp_path / "once.xlsx",
         {"xl/workbook.xml": lambda data: data.replace(b'"Plan A results"', b'"My favourite"')},
     )
-    write_results(moved, full_report(), tmp_path / "again.xlsx")
+    report = full_report()
+    write_results(moved, report, tmp_path / "again.xlsx")
     assert ("My favourite", True) in sheet_names(moved)
     assert sheet_names(tmp_path / "again.xlsx") == expected
+    # Its title, still an inline string as grafted, says which sheet replaces it.
+    assert (
+        "The result sheet 'My favourite' (a result sheet you renamed) was replaced by "
+        "'Plan A results'" in report.notes[-1]
+    )
 
 
 def test_a_workbook_without_styles_gets_ours(tmp_path: Path) -> None:
