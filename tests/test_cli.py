@@ -253,6 +253,9 @@ def test_installed_command_and_python_m_print_clean_json(tmp_path: Path) -> None
     assert done.returncode == 1, done.stderr  # the sample has one impossible scenario
     data = json.loads(done.stdout)  # stdout holds nothing but the JSON
     assert [s["status"] for s in data["scenarios"]] == ["solved", "solved", "infeasible"]
+    # One sheet gives Kindergarten as an estimate: it and each of its options say so.
+    assert [s.get("estimates") for s in data["scenarios"]] == [None, {"K": [58, 66]}, None]
+    assert [o["covers_estimates"] for o in data["scenarios"][1]["options"]] == [True]
     assert "Traceback" not in done.stderr
     assert "Results written to" in done.stderr
 
