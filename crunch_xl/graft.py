@@ -52,7 +52,7 @@ _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
 _LARGE_PART = 8 * 1024 * 1024
 #: A selected sheet of the user's is unselected (so that the summary opens alone) only up to
 #: this size unpacked (about a million cells): that rewrites and recompresses the whole part,
-#: about a second for every 150 MB, while leaving it selected costs nothing.
+#: seconds for a sheet of millions of cells, while leaving it selected costs nothing.
 _LARGEST_SHEET_TO_UNSELECT = 32 * 1024 * 1024
 _CHUNK = 1024 * 1024
 # Children of a styles part, in the order the schema requires.

@@ -111,8 +111,10 @@ def cell_text(package: Package, sheet: SheetEntry, reference: str) -> str | None
     The sheet is streamed only as far as that cell's column reaches it.
     """
     found = re.fullmatch(r"([A-Z])(\d+)", reference)
-    if found is None or not sheet.part:
-        raise ValueError(f"not a cell of a worksheet: {reference}")
+    if found is None:
+        raise ValueError(f"not a cell of columns A-Z: {reference}")
+    if not sheet.part:
+        return None
     column, row = found[1], int(found[2])
     for cell in column_cells(package.chunks(sheet.part), column):
         if cell.row < row:
