@@ -16,10 +16,15 @@ Cases (fixed numbers, no randomness):
   whose ``<dimension>`` claims the whole grid (A1:XFD1048576), as Gnumeric writes it;
 - ``million-cells``: the same scenario beside a data sheet of 1,000,000 cells (100,000 rows of
   numbers and text, as a class list or timetable export would be);
-- ``200-sheets``: the same scenario beside 200 sheets that are not scenarios.
+- ``200-sheets``: the same scenario beside 200 sheets that are not scenarios;
+- ``20-megabytes``: the same scenario after a class list of 445,000 rows by 10 columns
+  (4,450,000 cells, 20 MB on disk), saved as Excel saves it: its text (a unique name in column
+  A of every row) in the shared strings, the scenario's strings after the class list's, and the
+  class list the selected tab (too large to unselect: the write leaves it as it is).
 
 The scenario sheets are built with openpyxl; the data sheets with XlsxWriter, and the two are
-put together with crunch-xl's own graft (the scenario sheets are not marked as results).
+put together with crunch-xl's own graft (the scenario sheets are not marked as results). The
+20 MB class list is written as XML directly (XlsxWriter keeps text inline when streaming).
 
 Each case runs in a fresh Python process, so its peak resident memory is its own. Phases:
 *read* (``read_workbook``, which checks the package first), *plan* (``plan_scenario`` for every
@@ -45,7 +50,7 @@ import time
 import tracemalloc
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -178,6 +183,93 @@ def many_sheets(workbook: Any) -> None:
             sheet.write_row(row, 0, [f"Class {row}", row, number, "Teachers", row * number])
 
 
+CLASS_LIST_ROWS = 445_000
+_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _class_list_strings(rows: int) -> Iterator[bytes]:
+    """Yield the class list's shared strings: pupils' names, then rooms, then families."""
+    for row in range(rows):
+        yield b"<si><t>Pupil %d Surname%d</t></si>" % (row, row * 7919 % 100_003)
+    for room in range(40):
+        yield b"<si><t>Room %d</t></si>" % room
+    for family in range(rows // 3 + 1):
+        yield b"<si><t>family %d</t></si>" % family
+
+
+def _class_list_sheet(rows: int) -> Iterator[bytes]:
+    """Yield the class list's worksheet XML: the selected tab, text as shared strings."""
+    yield (
+        b'<worksheet xmlns="' + _MAIN + b'"><dimension ref="A1:J%d"/><sheetViews>'
+        b'<sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+        b'<sheetFormatPr defaultRowHeight="15"/><sheetData>' % rows
+    )
+    batch = []
+    for row in range(rows):
+        n = row + 1
+        room, family = rows + row % 40, rows + 40 + row // 3
+        cells = (
+            b'<c r="A%d" t="s"><v>%d</v></c><c r="B%d"><v>%d</v></c>'
+            b'<c r="C%d" t="s"><v>%d</v></c><c r="D%d"><v>%d</v></c>'
+            b'<c r="E%d" t="s"><v>%d</v></c><c r="F%d"><v>%g</v></c>'
+            b'<c r="G%d"><v>%d</v></c><c r="H%d"><v>%d</v></c>'
+            b'<c r="I%d"><v>%d</v></c><c r="J%d"><v>7</v></c>'
+        ) % (n, row, n, row, n, room, n, row % 7, n, family, n, row * 0.5, n, row % 13, n,
+             row % 2, n, 40_000 + row % 3_000, n)  # fmt: skip
+        batch.append(b'<row r="%d" spans="1:10">' % n + cells + b"</row>")
+        if len(batch) == 5_000:
+            yield b"".join(batch)
+            batch = []
+    yield b"".join(batch) + b"</sheetData></worksheet>"
+
+
+def excel_class_list(path: Path, sheets: dict[str, Sheet]) -> Path:
+    """Return path after saving a class list, then the scenario sheets, as Excel saves them.
+
+    openpyxl writes the workbook with a one-cell class list as its first, selected sheet; then
+    the class list's part is replaced by the full list and its strings are put first in the
+    shared strings, the scenario sheets' string indexes moved up to match.
+    """
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    first.title = "Class list"
+    first["A1"] = "placeholder"
+    for name, sheet in sheets.items():
+        fill_scenario_sheet(workbook.create_sheet(name), title=name, **sheet)
+    small = path.with_name("small.xlsx")
+    workbook.save(small)
+    with zipfile.ZipFile(small) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    small.unlink()
+    moved = CLASS_LIST_ROWS + 40 + CLASS_LIST_ROWS // 3 + 1
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            if name == "xl/worksheets/sheet1.xml":
+                with archive.open(name, "w") as part:
+                    for piece in _class_list_sheet(CLASS_LIST_ROWS):
+                        part.write(piece)
+            elif name == "xl/sharedStrings.xml":
+                with archive.open(name, "w") as part:
+                    part.write(b'<sst xmlns="' + _MAIN + b'">')
+                    for item in _class_list_strings(CLASS_LIST_ROWS):
+                        part.write(item)
+                    part.write(re.search(rb"<sst\b[^>]*>(.*)</sst>", data, re.S)[1])  # type: ignore[index]
+                    part.write(b"</sst>")
+            elif name.startswith("xl/worksheets/sheet"):
+                archive.writestr(
+                    name,
+                    re.sub(
+                        rb'(<c\b[^>]*\st="s"[^>]*>\s*<v>)(\d+)',
+                        lambda match: match[1] + b"%d" % (int(match[2]) + moved),
+                        data,
+                    ),
+                )
+            else:
+                archive.writestr(name, data)
+    return path
+
+
 CASES: dict[str, Callable[[], dict[str, Sheet]]] = {
     "100-sheets": hundred_sheets,
     "20-grades": twenty_grades,
@@ -185,6 +277,7 @@ CASES: dict[str, Callable[[], dict[str, Sheet]]] = {
     "whole-grid": one_school,
     "million-cells": one_school,
     "200-sheets": one_school,
+    "20-megabytes": one_school,
 }
 #: Cases whose scenarios sit beside other sheets, and what adds those (XlsxWriter).
 BESIDE: dict[str, Callable[[Any], None]] = {
@@ -265,7 +358,10 @@ def _python_peak_mb(work: Callable[[], object]) -> float:
 def run_case(name: str, time_limit: float, folder: Path) -> list[Phase]:
     """Return the phases of one case, run in this process."""
     sheets = CASES[name]()
-    path = build_workbook(folder / f"{name}.xlsx", sheets, name if name in BESIDE else None)
+    if name == "20-megabytes":
+        path = excel_class_list(folder / f"{name}.xlsx", sheets)
+    else:
+        path = build_workbook(folder / f"{name}.xlsx", sheets, name if name in BESIDE else None)
     children = sum(row[1] for sheet in sheets.values() for row in sheet["grades"])
     size = path.stat().st_size
     settings = Settings(time_limit=time_limit)

@@ -18,8 +18,9 @@ first, with every part only they reached. Every other part is copied byte for by
 data included, so a large data sheet costs a copy and never a decompression. The parts that
 change are the workbook part, its relationships, ``[Content_Types].xml`` and the styles part;
 besides them only a sheet that was the selected tab loses its ``tabSelected`` flag (two selected
-tabs open in Excel as a group, where typing edits both), and the calculation chain is dropped
-when it pointed into a removed sheet (Excel rebuilds it).
+tabs open in Excel as a group, where typing edits both), unless it is too large to rewrite
+quickly (then it stays selected and the workbook opens on it, not on the summary), and the
+calculation chain is dropped when it pointed into a removed sheet (Excel rebuilds it).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as safe_xml
 
 from crunch_xl.errors import WorkbookError
-from crunch_xl.package import Package, local, parse_relationships
+from crunch_xl.package import Package, SheetEntry, local, parse_relationships
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -49,6 +50,10 @@ _STYLES_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
 #: Parts this large or larger are recompressed fast rather than small.
 _LARGE_PART = 8 * 1024 * 1024
+#: A selected sheet of the user's is unselected (so that the summary opens alone) only up to
+#: this size unpacked (about a million cells): that rewrites and recompresses the whole part,
+#: seconds for a sheet of millions of cells, while leaving it selected costs nothing.
+_LARGEST_SHEET_TO_UNSELECT = 32 * 1024 * 1024
 _CHUNK = 1024 * 1024
 # Children of a styles part, in the order the schema requires.
 _STYLE_ORDER = (
@@ -83,6 +88,11 @@ def graft(package: Package, built: bytes) -> bytes:
     Earlier result sheets are taken out first; the first built sheet becomes the active tab.
     """
     return _Graft(package, _read_built(built)).run()
+
+
+def replaced_sheets(package: Package) -> list[SheetEntry]:
+    """Return the sheets a graft takes out: those an earlier run wrote (they carry the mark)."""
+    return [sheet for sheet in package.sheets if sheet.is_result]
 
 
 # --- the built workbook ------------------------------------------------------------------
@@ -137,7 +147,7 @@ class _Graft:
         self.folder = posixpath.dirname(self.workbook_part)
         self.sheets = package.sheets
         self.kept = [sheet for sheet in self.sheets if not sheet.is_result]
-        self.removed = [sheet for sheet in self.sheets if sheet.is_result]
+        self.removed = replaced_sheets(package)
         #: New bytes of the original parts that change (or how to edit them as they are
         #: copied); None: the part goes.
         self.changed: dict[str, bytes | _StreamedEdit | None] = {}
@@ -182,10 +192,10 @@ class _Graft:
             self.changed[part] = None
         removed_ids = {self._sheet_id(sheet.index) for sheet in self.removed}
         self._drop_calculation_chain(removed_ids)
+        kept_selected = self._unselect_user_sheets()
         style_map = self._styles()
-        new_sheets = self._add_parts(style_map)
-        self._workbook(new_sheets, removed_ids)
-        self._unselect_user_sheets()
+        new_sheets = self._add_parts(style_map, selected=kept_selected is None)
+        self._workbook(new_sheets, removed_ids, kept_selected)
         self._content_types_part()
         return self._write()
 
@@ -210,8 +220,11 @@ class _Graft:
 
     # -- new parts ----------------------------------------------------------------------------
 
-    def _add_parts(self, style_map: dict[int, int]) -> list[tuple[str, str, str]]:
-        """Add the built sheets' parts under fresh names; return (name, part, rId) per sheet."""
+    def _add_parts(self, style_map: dict[int, int], selected: bool) -> list[tuple[str, str, str]]:
+        """Add the built sheets' parts under fresh names; return (name, part, rId) per sheet.
+
+        Unless ``selected``, none of them is a selected tab.
+        """
         built = self.built
         renamed: dict[str, str] = {}
         order: list[str] = []
@@ -229,6 +242,8 @@ class _Graft:
             data = built.parts[part]
             if part in {sheet_part for _, sheet_part in built.sheets}:
                 data = _sheet_with(data, style_map, built.strings)
+                if not selected:
+                    data = _unselected(data)
             self.added[renamed[part]] = data
             self.added_types[renamed[part]] = built.content_types.get(part, "")
             rels_data = built.parts.get(_rels_name(part))
@@ -311,8 +326,11 @@ class _Graft:
         return re.findall(rb"<" + _PREFIX + rb"sheet\b[^>]*?(?:/>|>.*?</" + _PREFIX + rb"sheet>)",
                           data[block[0] : block[1]], re.S)  # fmt: skip
 
-    def _workbook(self, new_sheets: list[tuple[str, str, str]], removed_ids: set[str]) -> None:
-        """Rewrite the workbook part: sheets, their names, the active tab."""
+    def _workbook(
+        self, new_sheets: list[tuple[str, str, str]], removed_ids: set[str], active: int | None
+    ) -> None:
+        """Rewrite the workbook part: sheets, their names, the active tab (None: the first new
+        sheet; else the position of a kept sheet)."""
         data = self.package.read(self.workbook_part)
         prefix = _root_prefix(data)
         r_prefix = _namespace_prefix(data, _RELATIONSHIPS_NS)
@@ -343,7 +361,7 @@ class _Graft:
         position = {sheet.index: number for number, sheet in enumerate(self.kept)}
         first_new = len(self.kept)
         data = self._defined_names(data, prefix, position, first_new)
-        data = _book_views(data, prefix, active=first_new)
+        data = _book_views(data, prefix, active=first_new if active is None else active)
         self.changed[self.workbook_part] = data
 
     def _rid(self, element: bytes) -> bytes:
@@ -406,9 +424,12 @@ class _Graft:
                 rels = _without_relationship(self._workbook_rels_data(), rid.encode())
                 self._set_workbook_rels(rels)
 
-    def _unselect_user_sheets(self) -> None:
-        """Clear ``tabSelected`` on the user's sheets: the summary is the one selected tab."""
-        for sheet in self.kept:
+    def _unselect_user_sheets(self) -> int | None:
+        """Clear ``tabSelected`` on the user's sheets, so that the summary is the one selected
+        tab; return None, or the position of a sheet too large to edit: then the user's tabs
+        stay selected as they are, and the workbook opens on that one."""
+        selected: list[tuple[int, SheetEntry]] = []
+        for position, sheet in enumerate(self.kept):
             if not sheet.part or sheet.part in self.changed:
                 continue
             head = b""
@@ -424,7 +445,13 @@ class _Graft:
                 rb'\stabSelected="(?:1|true)"', head[views[0] : views[1]]
             ):
                 continue
+            selected.append((position, sheet))
+        for position, sheet in selected:
+            if self.package.names[sheet.part].file_size > _LARGEST_SHEET_TO_UNSELECT:
+                return position
+        for _, sheet in selected:
             self.changed[sheet.part] = _StreamedEdit(self.package, sheet.part)
+        return None
 
     def _content_types_part(self) -> None:
         name = self.package.find("[Content_Types].xml") or "[Content_Types].xml"
@@ -480,8 +507,7 @@ class _StreamedEdit:
         done = False
         for chunk in self.package.chunks(self.part):
             if not done:
-                edited = re.sub(rb'(<' + _PREFIX + rb'sheetView\b[^>]*?)\stabSelected="(?:1|true)"',
-                                rb"\1", chunk)  # fmt: skip
+                edited = _unselected(chunk)
                 done = edited != chunk or b"sheetData" in chunk
                 chunk = edited
             yield chunk
@@ -591,6 +617,11 @@ class _StylesMerge:
             parent = Element(f"{{{_MAIN}}}{container}")
             original.append(parent)
         parent.extend(additions)
+
+
+def _unselected(data: bytes) -> bytes:
+    """Return a worksheet's XML (or its start) with its sheet view's ``tabSelected`` cleared."""
+    return re.sub(rb"(<" + _PREFIX + rb'sheetView\b[^>]*?)\stabSelected="(?:1|true)"', rb"\1", data)
 
 
 def _with_count(head: bytes, total: int) -> bytes:

@@ -2,10 +2,10 @@
 
 Only what planning needs is read, and nothing is ever laid out from a sheet's claimed size:
 column A of every worksheet is streamed from its XML to find the scenario sheets (column A
-holds ``Teachers`` and a ``Grade`` header), then columns A-F of those sheets only, whose values
+holds ``Teachers`` and a ``Grade`` header), then columns A-H of those sheets only, whose values
 pandas reads with the calamine engine (see cells.py). Formulas and error values are told from
 the cells' XML, so a formula Excel never calculated is reported, never read as blank. Each
-scenario sheet becomes a pandas frame of columns A-F indexed by the Excel rows that hold
+scenario sheet becomes a pandas frame of columns A-H indexed by the Excel rows that hold
 something, so the tables are found by their labels wherever inserted rows have moved them.
 Nothing is written, and no other part of the workbook (charts, pivot tables, macros...) is
 looked at, so whatever else a workbook holds never stops it being read.
@@ -18,6 +18,7 @@ import datetime
 import html
 import math
 import re
+import string
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ from crunch_xl.errors import InputError, Problem, WorkbookError, cell_ref
 from crunch_xl.model import Composite, Grade, Priority, Scenario
 from crunch_xl.package import Package, SheetEntry, local, one_large_at_a_time, open_package
 
-COLUMNS = "ABCDEF"
+#: The columns of a scenario sheet that are read: as many as the widest table (the grades').
+COLUMNS = string.ascii_uppercase[: len(template.GRADE_COLUMNS)]
 UNCALCULATED = (
     "a formula whose value was never calculated: open and save the workbook in Excel, "
     "or type the value"
@@ -101,6 +103,35 @@ def read_workbook(source: Path | BinaryIO) -> WorkbookInput:
     with open_package(source) as package, one_large_at_a_time(package), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _read(package)
+
+
+def cell_text(package: Package, sheet: SheetEntry, reference: str) -> str | None:
+    """Return the text a worksheet's cell holds (e.g. ``A1``), or None when it holds none.
+
+    The sheet is streamed only as far as that cell's column reaches it.
+    """
+    found = re.fullmatch(r"([A-Z])(\d+)", reference)
+    if found is None:
+        raise ValueError(f"not a cell of columns A-Z: {reference}")
+    if not sheet.part:
+        return None
+    column, row = found[1], int(found[2])
+    for cell in column_cells(package.chunks(sheet.part), column):
+        if cell.row < row:
+            continue
+        if cell.row > row:
+            return None
+        if cell.kind == "s" and cell.value is not None and cell.value.strip().isdigit():
+            strings = _part_of(package, "sharedStrings") or "xl/sharedStrings.xml"
+            if package.find(strings) is None:
+                return None
+            index = int(cell.value)
+            item = shared_items(package.chunks(strings), {index}).get(index)
+            return None if item is None else _item_text(item)
+        if cell.kind == "inlineStr":
+            return _item_text(cell.inline)
+        return cell.value if cell.kind == "str" else None
+    return None
 
 
 def _read(package: Package) -> WorkbookInput:
@@ -196,7 +227,7 @@ def _item_text(item: bytes) -> str:
 def _grids(
     package: Package, sheets: list[SheetEntry], strings: str | None
 ) -> dict[str, pd.DataFrame]:
-    """Return columns A-F of each sheet as a frame indexed by the Excel rows holding something.
+    """Return columns A-H of each sheet as a frame indexed by the Excel rows holding something.
 
     Values come from pandas with the calamine engine; formulas and errors from the XML.
     """
@@ -584,9 +615,12 @@ class _SheetReader:
                     (template.LARGEST, 1, "the largest class"),
                     (template.FEWEST, 0, "the fewest classes"),
                     (template.MOST, 0, "the most classes"),
+                    (template.LOW_ESTIMATE, 0, "the low estimate"),
+                    (template.HIGH_ESTIMATE, 0, "the high estimate"),
                 )
             }
             self._check_order(row, columns, numbers, f"grade {label or '?'}")
+            self._check_estimates(row, columns, numbers, label or "?")
             if label is None:
                 continue
             where[label.casefold()] = (label, row)
@@ -601,6 +635,8 @@ class _SheetReader:
                     largest=_int(numbers[template.LARGEST]),
                     fewest_classes=numbers[template.FEWEST],
                     most_classes=numbers[template.MOST],
+                    low_estimate=numbers[template.LOW_ESTIMATE],
+                    high_estimate=numbers[template.HIGH_ESTIMATE],
                 )
                 if usable
                 else None
@@ -646,6 +682,30 @@ class _SheetReader:
                     f"({above} in {columns[high]}{row})",
                     below,
                 )
+
+    def _check_estimates(
+        self, row: int, columns: dict[str, str], numbers: dict[str, int | None], label: str
+    ) -> None:
+        """Return nothing; report a low estimate above the children, or a high one below."""
+        children = numbers[template.CHILDREN]
+        if children is None:
+            return  # reported already, or its column is missing
+        low, high = numbers[template.LOW_ESTIMATE], numbers[template.HIGH_ESTIMATE]
+        the_children = f"{children}, the Children number of grade {label}"
+        if low is not None and low > children:
+            self._problem(
+                row,
+                columns[template.LOW_ESTIMATE],
+                f"a low estimate of at most {the_children}",
+                low,
+            )
+        if high is not None and high < children:
+            self._problem(
+                row,
+                columns[template.HIGH_ESTIMATE],
+                f"a high estimate of at least {the_children}",
+                high,
+            )
 
     def _grade_label(self, row: int, where: dict[str, tuple[str, int]]) -> str | None:
         """Return the grade label in column A of ``row``, or None after reporting a problem."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -35,8 +36,11 @@ SMALLEST = "Smallest class"
 LARGEST = "Largest class"
 FEWEST = "Fewest classes"
 MOST = "Most classes"
+LOW_ESTIMATE = "Low estimate"
+HIGH_ESTIMATE = "High estimate"
 COMPOSITE = "Composite"
-GRADE_COLUMNS = (GRADE, CHILDREN, SMALLEST, LARGEST, FEWEST, MOST)
+#: The estimates come last: workbooks made before them (six columns) read unchanged.
+GRADE_COLUMNS = (GRADE, CHILDREN, SMALLEST, LARGEST, FEWEST, MOST, LOW_ESTIMATE, HIGH_ESTIMATE)
 COMPOSITE_COLUMNS = (COMPOSITE, SMALLEST, LARGEST, FEWEST, MOST)
 
 MAX_ALTERNATIVES = 20
@@ -60,15 +64,19 @@ HINTS = {
 }
 GRADE_TABLE_HINT = (
     "One row per grade, in teaching order; the table ends at the first empty Grade cell. "
-    "Fewest/Most classes limit a grade's straight classes (blank: no limit)."
+    "Fewest/Most classes limit a grade's straight classes (blank: no limit). Low/High "
+    "estimate: the fewest and most children the grade might have (blank: the Children number)."
 )
 COMPOSITE_TABLE_HINT = (
     "Grades joined by / (K/1, 3/4/5). Blank sizes come from the grades. No rows: no composites."
 )
 
-EXAMPLE_GRADES: tuple[tuple[str, int, int, int], ...] = (
-    ("K", 52, 14, 22),
-    ("1", 58, 16, 24),
+#: Grade, Children, Smallest class, Largest class[, Fewest, Most, Low estimate, High estimate].
+#: Enrolments move until term starts, so the example gives two grades' ranges: its best plan
+#: holds Kindergarten's, not Year 1's, so the best plan that holds both is shown beside it.
+EXAMPLE_GRADES: tuple[tuple[str | int | None, ...], ...] = (
+    ("K", 52, 14, 22, None, None, 48, 58),
+    ("1", 58, 16, 24, None, None, 56, 62),
     ("2", 61, 16, 24),
     ("3", 55, 18, 28),
     ("4", 63, 18, 28),
@@ -98,8 +106,10 @@ HEADER_BORDER = Border(left=_HEADER_SIDE, right=_HEADER_SIDE, top=_HEADER_SIDE, 
 WRAP = Alignment(wrap_text=True, vertical="top")
 CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TEXT_FORMAT = "@"  # typed 1/2 must stay text: Excel would otherwise turn it into a date
-SCENARIO_WIDTHS = {"A": 30, "B": 18, "C": 15, "D": 15, "E": 15, "F": 15}
+SCENARIO_WIDTHS = {"A": 30, "B": 18, "C": 15, "D": 15, "E": 15, "F": 15, "G": 15, "H": 15}
 INSTRUCTION_WIDTHS = {"A": 3, "B": 46, "C": 90}
+#: A scenario sheet's last column: the Grades table's widest.
+_LAST_COLUMN = get_column_letter(len(GRADE_COLUMNS))
 TAB_COLOURS = {INSTRUCTIONS_SHEET: "808080", EXAMPLE_SHEET: "70AD47", BLANK_SHEET: "FFC000"}
 
 # Fixed so that two runs write the same document properties (openpyxl stamps "modified").
@@ -120,12 +130,12 @@ class SheetLayout:
 
     def grade_cell(self, index: int, header: str) -> str:
         """Return the cell of grade row ``index`` (0-based) under ``header``."""
-        column = "ABCDEF"[GRADE_COLUMNS.index(header)]
+        column = get_column_letter(GRADE_COLUMNS.index(header) + 1)
         return f"{column}{self.grade_header_row + 1 + index}"
 
     def composite_cell(self, index: int, header: str) -> str:
         """Return the cell of composite row ``index`` (0-based) under ``header``."""
-        column = "ABCDE"[COMPOSITE_COLUMNS.index(header)]
+        column = get_column_letter(COMPOSITE_COLUMNS.index(header) + 1)
         return f"{column}{self.composite_header_row + 1 + index}"
 
 
@@ -173,8 +183,9 @@ def fill_scenario_sheet(
 
     Values are written as given (None leaves a cell blank), so tests can put any junk in any
     cell; only a bool for Use every teacher becomes Yes/No and a Priority becomes its words.
-    A grades row is (Grade, Children, Smallest class, Largest class[, Fewest, Most]); a
-    composites row is (Composite[, Smallest class, Largest class, Fewest, Most]).
+    A grades row is (Grade, Children, Smallest class, Largest class[, Fewest, Most[, Low
+    estimate, High estimate]]); a composites row is (Composite[, Smallest class, Largest class,
+    Fewest, Most]).
     """
     if isinstance(use_every_teacher, bool):
         use_every_teacher = "Yes" if use_every_teacher else "No"
@@ -187,14 +198,14 @@ def fill_scenario_sheet(
     }
     ws["A1"] = title
     ws["A1"].font = TITLE_FONT
-    ws.merge_cells("A1:F1")
+    ws.merge_cells(f"A1:{_LAST_COLUMN}1")
     ws["A2"] = (
         "Fill in the shaded cells. Copy this sheet (right-click its tab, Move or Copy) for "
         "each scenario to compare; crunch-xl adds its results as new sheets."
     )
     ws["A2"].font = NOTE_FONT
     ws["A2"].alignment = WRAP
-    ws.merge_cells("A2:F2")
+    ws.merge_cells(f"A2:{_LAST_COLUMN}2")
     ws.row_dimensions[2].height = 30
 
     settings: dict[str, int] = {}
@@ -310,8 +321,9 @@ _INSTRUCTIONS: tuple[tuple[str, str, str], ...] = (
         "item",
         PRIORITY,
         "How plans are ranked. Fewest composites (blank): fewer composite "
-        "classes first, then smaller largest class. Smallest classes: smaller largest class "
-        "first, then fewer composites. Even classes: classes as close in size as possible.",
+        "classes first, then more spare places in the fullest class (each class measured "
+        "against its own largest size). Smallest classes: more spare places first, then fewer "
+        "composites. Even classes: classes as close in size as possible.",
     ),
     ("heading", "Grades table (header row: Grade | Children | ...)", ""),
     (
@@ -331,6 +343,16 @@ _INSTRUCTIONS: tuple[tuple[str, str, str], ...] = (
         "item",
         f"{FEWEST} / {MOST}",
         "Optional: the fewest and most classes of only that grade. Leave blank for no limit.",
+    ),
+    (
+        "item",
+        f"{LOW_ESTIMATE} / {HIGH_ESTIMATE}",
+        "Optional, for a number that may still move (enrolments often do until term "
+        "starts): the fewest and the most children the grade might have next year. A blank "
+        "estimate means the Children number; the low estimate is at most the Children number "
+        "and the high estimate at least. crunch-xl plans for the Children numbers as usual, "
+        "says of every option whether its classes can take any mix of enrolments within the "
+        "estimates, and adds the best plan that can.",
     ),
     ("heading", "Composites table (header row: Composite | Smallest class | ...)", ""),
     (
@@ -352,8 +374,10 @@ _INSTRUCTIONS: tuple[tuple[str, str, str], ...] = (
         "item",
         "Result sheets",
         "One per scenario: whether a plan exists, a comparison of the "
-        "options (composites, largest and smallest class, spread), each option's class list "
-        "with composites marked, and a chart of class sizes.",
+        "options (composites, spare places, largest and smallest class, spread), how many "
+        "fewer or more children of each grade each option's classes could take (e.g. −3 / +5), "
+        "with estimates which options take them all, each option's class list with composites "
+        "and full classes marked, and a chart of class sizes. The next run replaces them.",
     ),
     ("item", "Summary sheet", "The scenarios side by side."),
     (
@@ -425,7 +449,7 @@ def _table(
     """
     ws.cell(header_row - 1, 1, hint).font = NOTE_FONT
     ws.cell(header_row - 1, 1).alignment = WRAP
-    ws.merge_cells(start_row=header_row - 1, start_column=1, end_row=header_row - 1, end_column=6)
+    ws.merge_cells(f"A{header_row - 1}:{_LAST_COLUMN}{header_row - 1}")
     ws.row_dimensions[header_row - 1].height = 30
     for column, text in enumerate(headers, start=1):
         cell = ws.cell(header_row, column, text)
@@ -471,7 +495,10 @@ def _add_validations(
         ),
         (
             _whole(0, None),
-            [f"E{first_grade}:F{last_grade}", f"D{first_composite}:E{last_composite}"],
+            [
+                f"E{first_grade}:{_LAST_COLUMN}{last_grade}",
+                f"D{first_composite}:E{last_composite}",
+            ],
         ),
     ]
     for validation, ranges in rules:

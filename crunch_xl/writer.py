@@ -8,7 +8,8 @@ crunch-xl's own sheets are recognised by the sheet-scoped defined name
 ``model.RESULT_SHEET_MARK``, never by their names: the administrator may rename a result sheet,
 and may own a sheet that happens to be called "Plan A results". Every run removes the marked
 sheets and writes them afresh after the user's sheets, so running twice gives the same sheets
-as running once, and the user's sheets are never edited.
+as running once, and the user's sheets are never edited. A marked sheet under a name crunch-xl
+does not give was renamed by the administrator: the report says which sheet replaced it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from openpyxl.worksheet.page import PageMargins
 
 from crunch_xl import words
 from crunch_xl.errors import WorkbookError, cell_ref
-from crunch_xl.graft import graft
+from crunch_xl.graft import graft, replaced_sheets
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Option,
@@ -42,7 +43,8 @@ from crunch_xl.model import (
     Status,
     Suggestion,
 )
-from crunch_xl.package import one_large_at_a_time, open_package
+from crunch_xl.package import Package, one_large_at_a_time, open_package
+from crunch_xl.reader import cell_text
 
 # --- sheet names -------------------------------------------------------------------------------
 
@@ -52,6 +54,15 @@ MAX_SHEET_NAME = 31
 FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 RESULT_SHEET_SUFFIX = " results"
 SUMMARY_SHEET_NAME = "crunch-xl summary"
+#: The names crunch-xl gives its sheets (numbered when taken); any other name on a marked sheet
+#: is one the administrator gave it.
+_GIVEN_NAME = re.compile(
+    rf"(?:.*{re.escape(RESULT_SHEET_SUFFIX)}|{re.escape(SUMMARY_SHEET_NAME)})(?: \(\d+\))?",
+    re.IGNORECASE,
+)
+#: Cell A1 of each sheet: what a sheet is, whatever it has been renamed to.
+SUMMARY_TITLE = "crunch-xl summary"
+RESULT_TITLE = "{sheet}: class plan"
 
 # --- styles ------------------------------------------------------------------------------------
 
@@ -155,13 +166,17 @@ ROW_HEIGHT_PT = 15.0
 def write_results(source: Path, report: Report, destination: Path) -> None:
     """Return nothing; save `source` plus fresh result and summary sheets to `destination`.
 
-    The user's parts are copied as they are; crunch-xl's sheets of an earlier run are replaced.
-    A workbook saved as Strict Open XML cannot take them: `destination` then holds the result
-    sheets alone.
+    The user's parts are copied as they are; crunch-xl's sheets of an earlier run are replaced,
+    and a note in `report.notes` names each one the administrator had renamed. A workbook saved
+    as Strict Open XML cannot take them: `destination` then holds the result sheets alone.
     """
     try:
         with open_package(source) as package, one_large_at_a_time(package):
             user_sheets = [sheet.name for sheet in package.sheets if not sheet.is_result]
+            if not package.strict:
+                for note in _renamed_sheet_notes(package, report, user_sheets):
+                    if note not in report.notes:  # written again beside: said once
+                        report.notes.append(note)
             built = build_results(report, user_sheets)
             data = built if package.strict else graft(package, built)
     except WorkbookError as exc:
@@ -179,15 +194,7 @@ def build_results(report: Report, taken: Sequence[str]) -> bytes:
     """
     workbook = Workbook()
     default = workbook.active
-    taken = list(taken)
-    summary_name = unique_sheet_name(SUMMARY_SHEET_NAME, "", taken)
-    taken.append(summary_name)
-    result_names: list[str] = []
-    for result in report.results:
-        name = result_sheet_name(result.sheet, taken)
-        taken.append(name)
-        result_names.append(name)
-
+    summary_name, result_names = sheet_names(report, taken)
     summary = workbook.create_sheet(summary_name)
     if default is not None:
         workbook.remove(default)
@@ -220,6 +227,46 @@ def report_json(reports: list[Report]) -> dict[str, Any] | list[dict[str, Any]]:
     if len(objects) == 1:
         return objects[0]
     return objects
+
+
+def sheet_names(report: Report, taken: Sequence[str]) -> tuple[str, list[str]]:
+    """Return the names of the summary sheet and of each result sheet, avoiding `taken`."""
+    taken = list(taken)
+    summary_name = unique_sheet_name(SUMMARY_SHEET_NAME, "", taken)
+    taken.append(summary_name)
+    result_names: list[str] = []
+    for result in report.results:
+        name = result_sheet_name(result.sheet, taken)
+        taken.append(name)
+        result_names.append(name)
+    return summary_name, result_names
+
+
+def _renamed_sheet_notes(package: Package, report: Report, taken: Sequence[str]) -> list[str]:
+    """Return a note for each of crunch-xl's sheets to be replaced that the user had renamed.
+
+    A sheet is matched to its replacement by its title (cell A1), which names its scenario.
+    """
+    summary_name, result_names = sheet_names(report, taken)
+    replacements = {SUMMARY_TITLE: ("summary sheet", summary_name)}
+    for result, name in zip(report.results, result_names, strict=True):
+        replacements[RESULT_TITLE.format(sheet=result.sheet)] = ("result sheet", name)
+    kept = "crunch-xl's sheets are rewritten on every run, so notes typed there are not kept."
+    notes = []
+    for sheet in replaced_sheets(package):
+        if _GIVEN_NAME.fullmatch(sheet.name):
+            continue
+        title = cell_text(package, sheet, "A1") if sheet.kind == "worksheet" else None
+        if title in replacements:
+            kind, new = replacements[title]
+            notes.append(
+                f"The {kind} '{sheet.name}' (a {kind} you renamed) was replaced by '{new}'; " + kept
+            )
+        else:
+            notes.append(
+                f"The sheet '{sheet.name}' (a crunch-xl sheet you renamed) was removed; " + kept
+            )
+    return notes
 
 
 def result_sheet_name(scenario_sheet: str, taken: Iterable[str]) -> str:
@@ -466,7 +513,8 @@ def _write_result_sheet(sheet: Any, result: Result) -> None:
     fill, colour = STATUS_COLOURS[result.status]
     sheet.sheet_properties.tabColor = colour
 
-    sheet.cell(row=1, column=1, value=f"{result.sheet}: class plan").font = TITLE_FONT
+    title = RESULT_TITLE.format(sheet=result.sheet)
+    sheet.cell(row=1, column=1, value=title).font = TITLE_FONT
     sheet.row_dimensions[1].height = 22
     sheet.cell(row=2, column=1, value="Status").font = LABEL_FONT
     status = sheet.cell(row=2, column=2, value=STATUS_LABELS[result.status])
@@ -707,7 +755,7 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
     sheet.sheet_properties.tabColor = SUMMARY_TAB_COLOUR
     columns = len(SUMMARY_HEADERS)
 
-    sheet.cell(row=1, column=1, value="crunch-xl summary").font = TITLE_FONT
+    sheet.cell(row=1, column=1, value=SUMMARY_TITLE).font = TITLE_FONT
     sheet.row_dimensions[1].height = 22
     sheet.cell(row=2, column=1, value="Workbook").font = LABEL_FONT
     sheet.cell(row=2, column=2, value=report.file.name)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import fixtures_package as fx
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -102,6 +104,75 @@ def test_running_twice_gives_the_same_sheets_and_keeps_the_users_work(tmp_path: 
     assert read_workbook(path).items[0].name == "Plan A"  # still reads as a scenario
 
 
+def rename_like_excel(path: Path, renames: dict[str, str]) -> None:
+    """Rename sheets as Excel does: the sheet's own names follow it to its new name."""
+    book = load_workbook(path)
+    for old, new in renames.items():
+        sheet = book[old]
+        sheet.title = new
+        for name in sheet.defined_names.values():
+            name.attr_text = name.attr_text.replace(f"'{old}'!", f"'{new}'!")
+    book.save(path)
+
+
+RENAMED = {"Plan A results": "Plan A – staff notes", "crunch-xl summary": "Overview"}
+RENAMED_NOTES = [
+    "The summary sheet 'Overview' (a summary sheet you renamed) was replaced by "
+    "'crunch-xl summary'; crunch-xl's sheets are rewritten on every run, so notes typed there "
+    "are not kept.",
+    "The result sheet 'Plan A – staff notes' (a result sheet you renamed) was replaced by "
+    "'Plan A results'; crunch-xl's sheets are rewritten on every run, so notes typed there are "
+    "not kept.",
+]
+
+
+def check_renamed_sheets_are_reported(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run the command on a workbook whose result sheets were renamed; check what it says."""
+    capsys.readouterr()
+    assert run(path, "--json", path.with_suffix(".json")) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    notes = json.loads(path.with_suffix(".json").read_text())["notes"]
+    assert notes == RENAMED_NOTES
+    for note in RENAMED_NOTES:
+        assert f"Note: {note}" in printed
+    book = load_workbook(path)
+    assert result_sheets(path) == ["crunch-xl summary", "Plan A results", "Plan B results"]
+    assert "Plan A – staff notes" not in book.sheetnames and "Overview" not in book.sheetnames
+    summary = " ".join(str(c.value) for row in book["crunch-xl summary"].iter_rows() for c in row)
+    assert all(note in summary for note in RENAMED_NOTES)
+    # Replaced under crunch-xl's names, they are not news the next time.
+    assert run(path, "--json", path.with_suffix(".json"), "-q") == 0
+    assert json.loads(path.with_suffix(".json").read_text())["notes"] == []
+
+
+def test_a_result_sheet_the_user_renamed_is_named_when_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    path = make_workbook(tmp_path / "plan.xlsx", {"Plan A": SMALL, "Plan B": SMALL})
+    assert run(path, "-q") == 0
+    rename_like_excel(path, RENAMED)
+    check_renamed_sheets_are_reported(path, capsys)
+
+
+@pytest.mark.libreoffice
+def test_a_result_sheet_renamed_and_saved_in_libreoffice_is_named_when_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if fx.soffice() is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is required in CI")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    monkeypatch.setenv("COLUMNS", "200")
+    (tmp_path / "in").mkdir()
+    path = make_workbook(tmp_path / "in" / "plan.xlsx", {"Plan A": SMALL, "Plan B": SMALL})
+    assert run(path, "-q") == 0
+    rename_like_excel(path, RENAMED)
+    # LibreOffice saves it again: its titles now in shared strings, its names its own way.
+    (saved,) = fx.libreoffice_convert([path], "xlsx", tmp_path)
+    check_renamed_sheets_are_reported(saved, capsys)
+
+
 def test_output_option_leaves_the_original_untouched(tmp_path: Path) -> None:
     path = make_workbook(tmp_path / "plan.xlsx", {"Plan A": SMALL})
     before = path.read_bytes()
@@ -182,6 +253,9 @@ def test_installed_command_and_python_m_print_clean_json(tmp_path: Path) -> None
     assert done.returncode == 1, done.stderr  # the sample has one impossible scenario
     data = json.loads(done.stdout)  # stdout holds nothing but the JSON
     assert [s["status"] for s in data["scenarios"]] == ["solved", "solved", "infeasible"]
+    # One sheet gives Kindergarten as an estimate: it and each of its options say so.
+    assert [s.get("estimates") for s in data["scenarios"]] == [None, {"K": [58, 66]}, None]
+    assert [o["covers_estimates"] for o in data["scenarios"][1]["options"]] == [True]
     assert "Traceback" not in done.stderr
     assert "Results written to" in done.stderr
 

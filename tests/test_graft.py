@@ -19,8 +19,9 @@ from pathlib import Path
 import fixtures_package as fx
 import pytest
 import python_calamine
+from openpyxl import Workbook
 from test_writer import full_report
-from workbooks import make_workbook
+from workbooks import make_workbook, write_scenario_sheet
 
 from crunch_xl.graft import graft
 from crunch_xl.model import RESULT_SHEET_MARK
@@ -157,6 +158,41 @@ def test_the_summary_opens_first_and_alone(tmp_path: Path) -> None:
     assert len(selected) == 1 and selected[0].startswith("xl/worksheets/")
 
 
+def test_a_selected_sheet_too_large_to_edit_stays_selected_and_opens_first(
+    tmp_path: Path,
+) -> None:
+    # Unselecting a sheet means recompressing all of it: past 32 MB that costs seconds.
+    book = Workbook()
+    class_list = book.active
+    assert class_list is not None
+    class_list.title = "Class list"
+    class_list["A1"] = "placeholder"
+    class_list.sheet_view.tabSelected = True  # where the administrator left it
+    write_scenario_sheet(book.create_sheet("Plan A"), teachers=3, grades=[("K", 40, 15, 22)])
+    source = tmp_path / "book.xlsx"
+    book.save(source)
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>%d</v></c></row>' % (n, n, n, n, n)
+        for n in range(1, 600_001)
+    )
+    large = fx.rewrite_parts(
+        source,
+        {"xl/worksheets/sheet1.xml": lambda data: re.sub(rb"<sheetData>.*</sheetData>",
+                                                         b"<sheetData>" + rows + b"</sheetData>",
+                                                         data, flags=re.S)},
+    )  # fmt: skip
+    before = zipfile.ZipFile(large).getinfo("xl/worksheets/sheet1.xml")
+    assert before.file_size > 32 * 1024 * 1024
+    for run in range(2):
+        write_results(large, full_report(), large)
+        out = parts(large)
+        after = zipfile.ZipFile(large).getinfo("xl/worksheets/sheet1.xml")
+        assert (after.CRC, after.compress_size) == (before.CRC, before.compress_size), run
+        assert 'activeTab="0"' in out["xl/workbook.xml"].decode()
+        selected = [name for name, data in out.items() if b'tabSelected="1"' in data]
+        assert selected == ["xl/worksheets/sheet1.xml"], run
+
+
 def test_marks_and_print_titles_follow_their_sheets(tmp_path: Path) -> None:
     source = fx.kept_features(tmp_path / "book.xlsx")  # a chart sheet, and a sheet-scoped name
     write_results(source, full_report(), tmp_path / "out.xlsx")
@@ -178,9 +214,15 @@ def test_renamed_result_sheets_are_replaced(tmp_path: Path) -> None:
         tmp_path / "once.xlsx",
         {"xl/workbook.xml": lambda data: data.replace(b'"Plan A results"', b'"My favourite"')},
     )
-    write_results(moved, full_report(), tmp_path / "again.xlsx")
+    report = full_report()
+    write_results(moved, report, tmp_path / "again.xlsx")
     assert ("My favourite", True) in sheet_names(moved)
     assert sheet_names(tmp_path / "again.xlsx") == expected
+    # Its title, still an inline string as grafted, says which sheet replaces it.
+    assert (
+        "The result sheet 'My favourite' (a result sheet you renamed) was replaced by "
+        "'Plan A results'" in report.notes[-1]
+    )
 
 
 def test_a_workbook_without_styles_gets_ours(tmp_path: Path) -> None:

@@ -77,31 +77,34 @@ def problems(tmp_path: Path, edit: Callable[[Worksheet], None] | None = None, **
     return [(p.cell, p.expected, p.found) for p in item.problems]
 
 
+#: A sheet with every field filled in, and the scenario it reads as.
+EVERY_FIELD: dict[str, Any] = {
+    "teachers": 9,
+    "use_every_teacher": "No",
+    "composite_minimum": 4,
+    "alternatives": 5,
+    "priority": "Even classes",
+    "grades": [("K", 40, 15, 22, 1, 3), ("1", 44, 15, 24), ("2", 0, 16, 26, None, 2)],
+    "composites": [("K/1", 16, 23), ("1/2", None, None, 0, 1)],
+}
+EVERY_FIELD_READ = Scenario(
+    name="Plan A",
+    grades=(
+        Grade("K", 40, 15, 22, 1, 3),
+        Grade("1", 44, 15, 24),
+        Grade("2", 0, 16, 26, None, 2),
+    ),
+    composites=(Composite(("K", "1"), 16, 23), Composite(("1", "2"), None, None, 0, 1)),
+    teachers=9,
+    use_every_teacher=False,
+    composite_minimum=4,
+    alternatives=5,
+    priority=Priority.EVEN_CLASSES,
+)
+
+
 def test_reads_every_field(tmp_path: Path) -> None:
-    got = scenario(
-        tmp_path,
-        teachers=9,
-        use_every_teacher="No",
-        composite_minimum=4,
-        alternatives=5,
-        priority="Even classes",
-        grades=[("K", 40, 15, 22, 1, 3), ("1", 44, 15, 24), ("2", 0, 16, 26, None, 2)],
-        composites=[("K/1", 16, 23), ("1/2", None, None, 0, 1)],
-    )
-    assert got == Scenario(
-        name="Plan A",
-        grades=(
-            Grade("K", 40, 15, 22, 1, 3),
-            Grade("1", 44, 15, 24),
-            Grade("2", 0, 16, 26, None, 2),
-        ),
-        composites=(Composite(("K", "1"), 16, 23), Composite(("1", "2"), None, None, 0, 1)),
-        teachers=9,
-        use_every_teacher=False,
-        composite_minimum=4,
-        alternatives=5,
-        priority=Priority.EVEN_CLASSES,
-    )
+    assert scenario(tmp_path, **EVERY_FIELD) == EVERY_FIELD_READ
 
 
 def test_blank_settings_take_their_defaults(tmp_path: Path) -> None:
@@ -223,6 +226,42 @@ def test_grades_with_no_children_are_allowed(tmp_path: Path) -> None:
         ({"grades": [("K", 40, 23, 22)]}, "C12", "no larger than its largest class (22", "23"),
         ({"grades": [("K", 40, 15, 22, 3, 2)]}, "E12", "no larger than its most classes", "3"),
         ({"grades": [("K", 40, 15, 22, -1)]}, "E12", "a whole number of at least 0", "-1"),
+        (
+            {"grades": [("K", 40, 15, 22, None, None, 41)]},
+            "G12",
+            "a low estimate of at most 40, the Children number of grade K",
+            "41",
+        ),
+        (
+            {"grades": [("K", 40, 15, 22, None, None, None, 39)]},
+            "H12",
+            "a high estimate of at least 40, the Children number of grade K",
+            "39",
+        ),
+        (
+            {"grades": [("K", 40, 15, 22, None, None, -2, 44)]},
+            "G12",
+            "a whole number of at least 0 for the low estimate of grade K",
+            "-2",
+        ),
+        (
+            {"grades": [("K", 40, 15, 22, None, None, 36, 44.5)]},
+            "H12",
+            "a whole number of at least 0 for the high estimate of grade K",
+            "44.5",
+        ),
+        (
+            {"grades": [("K", 40, 15, 22, None, None, "about 36")]},
+            "G12",
+            "the low estimate of grade K",
+            "'about 36'",
+        ),
+        (
+            {"grades": [("K", 40, 15, 22, None, None, 36, datetime.datetime(2025, 2, 3))]},
+            "H12",
+            "the high estimate of grade K",
+            "the date 2025-02-03",
+        ),
         ({"grades": [("K/1", 40, 15, 22)]}, "A12", "a grade label without /", "'K/1'"),
         ({"grades": [("K", 4, 1, 22), ("k", 4, 1, 22)]}, "A13", "each grade only once", "'k'"),
         ({"grades": [(True, 4, 1, 22)]}, "A12", "a grade label", "TRUE"),
@@ -252,6 +291,77 @@ def test_mistakes_are_named_by_cell(
         assert got_found is None
     else:
         assert got_found == found
+
+
+def test_estimates_are_read(tmp_path: Path) -> None:
+    got = scenario(
+        tmp_path,
+        grades=[
+            ("K", 40, 15, 22, None, None, 36, 44),
+            ("1", 44, 15, 24, None, None, " 40 ", 44.0),  # typed as text, and as a float
+            ("2", 30, 15, 24, None, None, None, 33),  # blank low: the Children number
+            ("3", 30, 15, 24),
+        ],
+    )
+    assert [(g.low_estimate, g.high_estimate) for g in got.grades] == [
+        (36, 44),
+        (40, 44),
+        (None, 33),
+        (None, None),
+    ]
+    assert [g.estimates for g in got.grades] == [(36, 44), (40, 44), (30, 33), (30, 30)]
+    assert got.has_estimates
+
+
+def test_estimates_at_the_children_number_are_allowed(tmp_path: Path) -> None:
+    got = scenario(tmp_path, grades=[("K", 40, 15, 22, None, None, 40, 40), ("1", 0, 1, 24)])
+    assert got.grades[0].estimates == (40, 40)
+    assert not got.has_estimates
+
+
+def test_both_estimates_wrong_are_both_named(tmp_path: Path) -> None:
+    got = problems(tmp_path, grades=[("K", 40, 15, 22, None, None, 44, 36)], composites=[])
+    assert got == [
+        (
+            "'Plan A'!G12",
+            "a low estimate of at most 40, the Children number of grade K",
+            "44",
+        ),
+        (
+            "'Plan A'!H12",
+            "a high estimate of at least 40, the Children number of grade K",
+            "36",
+        ),
+    ]
+
+
+def _six_columns(ws: Worksheet) -> None:
+    """Make a sheet what the template made before the estimates: no columns G and H."""
+    for merged in list(ws.merged_cells.ranges):
+        ws.unmerge_cells(str(merged))
+    ws.delete_cols(7, 2)
+
+
+def test_an_old_six_column_workbook_reads_exactly_as_before(tmp_path: Path) -> None:
+    def edit(ws: Worksheet) -> None:
+        _six_columns(ws)
+        # What an administrator may have kept beside the table while nothing read it.
+        ws["G11"], ws["G12"], ws["H13"] = "Teacher", "Ms Okafor", datetime.datetime(2025, 2, 3)
+
+    assert scenario(tmp_path, edit, **EVERY_FIELD) == EVERY_FIELD_READ
+
+
+@pytest.mark.parametrize(("kept", "read"), [("Low estimate", (36, None)), ("High", (None, 44))])
+def test_one_estimate_column_alone_is_read(
+    tmp_path: Path, kept: str, read: tuple[int | None, int | None]
+) -> None:
+    def edit(ws: Worksheet) -> None:
+        for merged in list(ws.merged_cells.ranges):
+            ws.unmerge_cells(str(merged))
+        ws.delete_cols(8 if kept == "Low estimate" else 7)
+
+    got = scenario(tmp_path, edit, grades=[("K", 40, 15, 22, None, None, 36, 44)], composites=[])
+    assert (got.grades[0].low_estimate, got.grades[0].high_estimate) == read
 
 
 def test_a_composite_excel_turned_into_a_date_is_explained(tmp_path: Path) -> None:
@@ -563,7 +673,7 @@ def _save(sheet: dict[str, Any]) -> io.BytesIO:
     composite_minimum=_JUNK,
     alternatives=_JUNK,
     priority=_JUNK,
-    grades=st.lists(st.tuples(*[_JUNK] * 6), max_size=3),
+    grades=st.lists(st.tuples(*[_JUNK] * 8), max_size=3),
     composites=st.lists(st.tuples(*[_JUNK] * 5), max_size=3),
 )
 def test_junk_in_any_input_cell_never_crashes(**sheet: Any) -> None:
@@ -590,7 +700,10 @@ def _scenarios(draw: st.DrawFn) -> Scenario:
         largest = draw(st.integers(smallest, 35))
         fewest = draw(st.none() | st.integers(0, 3))
         most = draw(st.none() | st.integers(fewest or 0, 6))
-        grades.append(Grade(label, draw(st.integers(0, 120)), smallest, largest, fewest, most))
+        children = draw(st.integers(0, 120))
+        low = draw(st.none() | st.integers(0, children))
+        high = draw(st.none() | st.integers(children, 130))
+        grades.append(Grade(label, children, smallest, largest, fewest, most, low, high))
     pairs = [tuple(labels[i : i + 2]) for i in range(count - 1)]
     chosen = draw(st.lists(st.sampled_from(pairs), unique=True)) if pairs else []
     composites = tuple(Composite(kind) for kind in chosen)

@@ -637,6 +637,8 @@ _GRADE_ROW = st.tuples(
     _cell(_SIZES),
     _cell(st.none() | st.integers(0, 3)),
     _cell(st.none() | st.integers(0, 4)),
+    _cell(st.none() | st.integers(0, 40)),
+    _cell(st.none() | st.integers(40, 95)),
 )
 _COMPOSITE_ROW = st.tuples(
     _cell(st.sampled_from(["K/1", "1/2", "2/3", "K/1/2", "1 / 2"])),
@@ -688,9 +690,9 @@ def test_junk_in_every_template_cell_ends_in_results_or_cell_messages(
     for scenario in scenarios:
         assert scenario["sheet"] == name
         if scenario["status"] == "invalid":
-            # Every problem names the sheet and a cell of the template's columns A-F.
+            # Every problem names the sheet and a cell of the template's columns A-H.
             problems = scenario["message"].split("; ")
-            where = re.compile(re.escape(cell_ref(name, "")) + r"[A-F]\d+: expected ")
+            where = re.compile(re.escape(cell_ref(name, "")) + r"[A-H]\d+: expected ")
             assert all(where.match(p) for p in problems), scenario["message"]
         elif scenario["status"] != "solved":
             assert scenario["message"]

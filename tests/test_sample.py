@@ -49,7 +49,9 @@ def test_the_scenarios_read_as_written(scenarios: list[Scenario]) -> None:
     assert (has.teachers, fewer.teachers, capped.teachers) == (21, 20, 18)
     assert [g.children for g in has.grades] == [62, 66, 64, 68, 63, 65, 62]
     assert [g.largest for g in has.grades] == [22, 24, 24, 27, 27, 30, 30]
-    assert fewer.grades == has.grades
+    assert fewer.grades[1:] == has.grades[1:]
+    assert [g.estimates for g in fewer.grades][:2] == [(58, 66), (66, 66)]
+    assert not has.has_estimates
     assert [g.largest for g in capped.grades] == [24] * 7
     assert (has.use_every_teacher, capped.use_every_teacher) == (True, False)
     assert (has.alternatives, fewer.alternatives) == (3, 4)

@@ -102,13 +102,15 @@ def test_sheets_and_labels_follow_the_spec(fresh: Path) -> None:
             row = 4 + offset
             assert ws.cell(row, 1).value == label
             assert ws.cell(row, 3).value, f"{name}: no hint beside {label}"
-        assert [c.value for c in ws[11]][:6] == [
+        assert [c.value for c in ws[11]][:8] == [
             "Grade",
             "Children",
             "Smallest class",
             "Largest class",
             "Fewest classes",
             "Most classes",
+            "Low estimate",
+            "High estimate",
         ]
         assert [c.value for c in ws[24]][:5] == [
             "Composite",
@@ -126,12 +128,24 @@ def test_sheets_and_labels_follow_the_spec(fresh: Path) -> None:
         assert label in text, f"the instructions never explain {label}"
 
 
+def test_the_instructions_explain_the_estimates(fresh: Path) -> None:
+    rows = {
+        row[1].value: row[2].value
+        for row in load_workbook(fresh)["Instructions"].iter_rows(max_col=3)
+        if row[1].value
+    }
+    said = rows["Low estimate / High estimate"]
+    for words in ("fewest and the most children", "blank", "Children number", "best plan"):
+        assert words in said, f"the estimates' instructions never say {words!r}"
+    assert "fewer or more children of each grade" in rows["Result sheets"]  # the headroom
+
+
 def test_input_cells_are_marked_and_validated(fresh: Path) -> None:
     workbook = load_workbook(fresh)
     for name in ("Example", "Blank scenario"):
         ws = workbook[name]
         inputs = [f"B{row}" for row in range(4, 9)]
-        inputs += [f"{col}{row}" for col in "ABCDEF" for row in range(12, 22)]
+        inputs += [f"{col}{row}" for col in "ABCDEFGH" for row in range(12, 22)]
         inputs += [f"{col}{row}" for col in "ABCDE" for row in range(25, 33)]
         for coordinate in inputs:
             cell = ws[coordinate]
@@ -146,13 +160,14 @@ def test_input_cells_are_marked_and_validated(fresh: Path) -> None:
         assert rules["B4 B6"].type == "whole" and rules["B4 B6"].formula1 == "1"
         assert (rules["B7"].formula1, rules["B7"].formula2) == ("1", "20")
         assert rules["B12:B21"].formula1 == "0"
+        assert rules["D25:E32 E12:H21"].formula1 == "0"  # class counts and estimates
         assert ws.column_dimensions["A"].width >= 25
 
 
 def test_the_blank_sheet_has_no_values(fresh: Path) -> None:
     ws = load_workbook(fresh)["Blank scenario"]
     inputs = [ws[f"B{row}"] for row in range(4, 9)]
-    inputs += [c for row in ws.iter_rows(min_row=12, max_row=21, max_col=6) for c in row]
+    inputs += [c for row in ws.iter_rows(min_row=12, max_row=21, max_col=8) for c in row]
     inputs += [c for row in ws.iter_rows(min_row=25, max_row=32, max_col=5) for c in row]
     assert [c.coordinate for c in inputs if c.value is not None] == []
 

@@ -672,10 +672,43 @@ def test_marker_survives_reload_and_renamed_result_sheets_are_replaced(tmp_path:
     # The administrator renames a result sheet: it is still crunch-xl's, and is replaced.
     book["Plan A results"].title = "My favourite"
     book.save(tmp_path / "renamed.xlsx")
-    write_results(tmp_path / "renamed.xlsx", full_report(), tmp_path / "again.xlsx")
+    report = full_report()
+    write_results(tmp_path / "renamed.xlsx", report, tmp_path / "again.xlsx")
     again = load_workbook(tmp_path / "again.xlsx")
     assert "My favourite" not in again.sheetnames
     assert again.sheetnames == load_workbook(tmp_path / "once.xlsx").sheetnames
+    renamed = (
+        "The result sheet 'My favourite' (a result sheet you renamed) was replaced by "
+        "'Plan A results'; crunch-xl's sheets are rewritten on every run, so notes typed there "
+        "are not kept."
+    )
+    assert report.notes == [*full_report().notes, renamed]
+    # Written again (beside, after replacing failed), the report says it once.
+    write_results(tmp_path / "renamed.xlsx", report, tmp_path / "beside.xlsx")
+    assert report.notes == [*full_report().notes, renamed]
+
+
+def test_a_renamed_result_sheet_without_a_scenario_now_is_said_to_be_removed(
+    tmp_path: Path,
+) -> None:
+    write_results(user_workbook(tmp_path / "plan.xlsx"), full_report(), tmp_path / "once.xlsx")
+    book = load_workbook(tmp_path / "once.xlsx")
+    book["Plan A results"].title = "Kept for the staff meeting"
+    book["Plan B results"].title = "Plan B results (2)"  # a name crunch-xl gives: no news
+    book.save(tmp_path / "renamed.xlsx")
+    report = full_report()
+    report.results = report.results[2:]  # Plan A and Plan B are no longer planned
+    write_results(tmp_path / "renamed.xlsx", report, tmp_path / "again.xlsx")
+    assert report.notes[1:] == [
+        "The sheet 'Kept for the staff meeting' (a crunch-xl sheet you renamed) was removed; "
+        "crunch-xl's sheets are rewritten on every run, so notes typed there are not kept."
+    ]
+    again = load_workbook(tmp_path / "again.xlsx")
+    assert [sheet.title for sheet in again.worksheets if is_result_sheet(sheet)] == [
+        SUMMARY_SHEET_NAME,
+        "Broken results",
+        "Plan C results",
+    ]
 
 
 # --- JSON --------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def write_scenario_sheet(
 ) -> SheetLayout:
     """Return the layout after writing a scenario sheet into ``ws`` like the template's.
 
-    ``grades`` rows are (Grade, Children, Smallest class, Largest class[, Fewest, Most]);
+    ``grades`` rows are (Grade, Children, Smallest class, Largest class[, Fewest, Most[, Low
+    estimate, High estimate]]);
     ``composites`` rows are (Composite[, Smallest, Largest, Fewest, Most]). A bool for
     ``use_every_teacher`` becomes Yes/No and a Priority its words; everything else is
     written as given.
@@ -85,7 +86,16 @@ def scenario_sheet(scenario: Scenario) -> dict[str, Any]:
         "alternatives": scenario.alternatives,
         "priority": scenario.priority,
         "grades": [
-            (g.label, g.children, g.smallest, g.largest, g.fewest_classes, g.most_classes)
+            (
+                g.label,
+                g.children,
+                g.smallest,
+                g.largest,
+                g.fewest_classes,
+                g.most_classes,
+                g.low_estimate,
+                g.high_estimate,
+            )
             for g in scenario.grades
         ],
         "composites": [
@@ -125,7 +135,9 @@ def make_workbook(
 # classes (the fewest its largest class allows, 3 x 7 = 21), so no composite is needed. With
 # 20 teachers one pair of grades must share a composite: 3+4, 4+5 and 5+6 each fit in five
 # classes instead of six (131 <= 5 x 27, 128 <= 5 x 27, 127 <= 5 x 30). With 18 teachers and
-# every class capped at 24, 18 x 24 = 432 seats cannot hold 450 children.
+# every class capped at 24, 18 x 24 = 432 seats cannot hold 450 children. The 20-teacher
+# sheet is unsure of Kindergarten (58-66): its best plan's three K classes of at most 22 hold
+# any number in that range, while a plan with four K classes of at least 15 cannot go below 60.
 _LAKESIDE_GRADES = [
     ("K", 62, 15, 22),
     ("1", 66, 15, 24),
@@ -154,7 +166,7 @@ LAKESIDE: dict[str, dict[str, Any]] = {
         "composite_minimum": 6,
         "alternatives": 4,
         "priority": Priority.FEWEST_COMPOSITES,
-        "grades": _LAKESIDE_GRADES,
+        "grades": [("K", 62, 15, 22, None, None, 58, 66), *_LAKESIDE_GRADES[1:]],
         "composites": _LAKESIDE_COMPOSITES,
     },
     "18 teachers, classes of 24": {
