@@ -186,7 +186,7 @@ def solve(
             try:
                 report = process_workbook(path, output=target, settings=settings, progress=advance)
             except CrunchError as error:
-                errors.print(f"[red]crunch-xl:[/] {escape(str(error))}", highlight=False)
+                errors.print(f"[red]crunch-xl:[/] {escape(shown(str(error)))}")
                 failed = True
                 continue
             finally:
@@ -281,9 +281,9 @@ def watch(
         stamp = datetime.now().strftime("%H:%M:%S")
         # markup off: a file named "[draft].xlsx" is not rich markup.
         if ": failed: " in line:
-            errors.print(f"{stamp} {line}", markup=False, soft_wrap=True)
+            errors.print(f"{stamp} {shown(line)}", markup=False)
         elif not quiet:
-            out.print(f"{stamp} {line}", markup=False, soft_wrap=True)
+            out.print(f"{stamp} {shown(line)}", markup=False, soft_wrap=True)
 
     stop = threading.Event()
     try:
@@ -300,7 +300,7 @@ def watch(
                 stop=stop,
             )
     except CrunchError as error:
-        errors.print(f"[red]crunch-xl:[/] {escape(str(error))}")
+        errors.print(f"[red]crunch-xl:[/] {escape(shown(str(error)))}")
         raise typer.Exit(EXIT_FILE_ERROR) from None
     raise typer.Exit(summary.exit_status() if once else 0)
 
@@ -358,7 +358,7 @@ def _progress(console: Console, quiet: bool) -> Progress:
 
 def _show(console: Console, report: Report) -> None:
     """Print one workbook's results: a table of scenarios, then reasons and notes."""
-    table = Table(title=escape(str(report.file)), title_justify="left")
+    table = Table(title=escape(shown(str(report.file))), title_justify="left")
     for header in ("Sheet", "Status", "Best plan", "Seconds"):
         table.add_column(header, justify="right" if header == "Seconds" else "left")
     for result in report.results:
@@ -380,9 +380,9 @@ def _show(console: Console, report: Report) -> None:
         for warning in result.warnings:
             _line(console, f"[yellow]{sheet}: warning:[/] {escape(warning)}")
     for note in report.notes:
-        _line(console, f"Note: {escape(note)}")
+        _line(console, f"Note: {escape(shown(note))}")
     if report.output is not None:
-        _line(console, f"Results written to {escape(str(report.output))}")
+        _line(console, f"Results written to {escape(shown(str(report.output)))}")
 
 
 def _line(console: Console, text: str) -> None:

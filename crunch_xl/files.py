@@ -116,8 +116,8 @@ def fitted_name(stem: str, suffix: str, tag: str = "", limit: int = NAME_LIMIT) 
     cut = stem
     while cut and len(os.fsencode(cut)) > room:
         cut = cut[:-1]
-    # Never leave half of a character sequence that belongs together (é as e + accent).
-    while cut and unicodedata.combining(cut[-1]):
+    # Never cut a letter from its accents (é typed as e + a combining accent).
+    while cut and len(cut) < len(stem) and unicodedata.combining(stem[len(cut)]):
         cut = cut[:-1]
     return f"{cut.rstrip()}{CUT}{tag}{suffix}"
 

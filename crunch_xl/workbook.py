@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +37,9 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 #: Times a workbook is planned when it keeps being saved again while it is planned: a person
 #: saving twice more within one planning is rare; one saving without end should get an answer.
 PLAN_ATTEMPTS = 3
+#: Seconds to wait before reading a workbook again after it changed: a program that saves in
+#: place (rather than replacing the file) takes a moment, and must not be read half-way.
+SAVING_PAUSE = 0.5
 
 #: What identifies a workbook's contents: size, modification time and SHA-256 of its bytes.
 Fingerprint = tuple[int, int, bytes]
@@ -125,17 +129,26 @@ def process_workbook(
     if not source.is_file():
         raise WorkbookError(f"{shown(str(source))}: no such workbook.")
     for attempt in range(1, PLAN_ATTEMPTS + 1):
-        seen = _fingerprint(source)
-        report = plan_workbook(source, settings, progress)
         if attempt > 1:
-            report.notes.append(
-                f"{shown(source.name)} was saved again while it was being planned; the results "
-                "are for the workbook as it was last saved."
-            )
+            time.sleep(SAVING_PAUSE)
+        seen = _fingerprint(source)
         try:
+            report = plan_workbook(source, settings, progress)
+            if attempt > 1:
+                report.notes.append(
+                    f"{shown(source.name)} was saved again while it was being planned; the "
+                    "results are for the workbook as it was last saved."
+                )
             return save_report(source, report, output, unchanged=seen)
         except _Changed:
             continue
+        except WorkbookError:
+            # Read half-saved by a program that writes in place? Then read it again.
+            now = _fingerprint(source)
+            if now is None:
+                raise _gone(source) from None
+            if now == seen:
+                raise
     raise WorkbookError(
         f"{shown(source.name)} kept changing while it was being planned (saved again "
         f"{PLAN_ATTEMPTS} times); no results were written. Run crunch-xl again once it is "

@@ -56,16 +56,16 @@ def leave_free(disk: Path, room: int) -> Path:
     filler = disk / FILLER
     filler.unlink(missing_ok=True)
     size = max(0, free_bytes(disk) - room)
-    with open(filler, "wb") as handle:
-        try:
-            handle.write(bytes(size))
-            if not room:  # whatever the accounting left over
-                while True:
-                    handle.write(bytes(PAGE))
-                    handle.flush()
-        except OSError as error:
-            if error.errno != errno.ENOSPC:
-                raise
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        while size > 0 or not room:  # when full is asked, whatever the accounting left over
+            written = os.write(descriptor, bytes(min(size, 1 << 20) if size > 0 else PAGE))
+            size -= written
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(descriptor)
     return filler
 
 
