@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -105,10 +106,34 @@ def stop(process: subprocess.Popen[Any], how: str, terminal: int | None) -> str:
     return str(err)
 
 
-def started(args: list[str], how: str) -> tuple[subprocess.Popen[Any], int | None]:
-    if how == "HUP":
-        return start_on_terminal(args)
-    return start(args), None
+def stopped_while(
+    phase: str,
+    args: list[str],
+    how: str,
+    marker: Path,
+    then: Callable[[subprocess.Popen[Any], int | None], None] | None = None,
+) -> subprocess.Popen[Any]:
+    """Return the command's ended process, run with ``args`` (``then`` once it is running,
+    e.g. drop a workbook) and stopped ``how`` while ``phase`` (planning, writing)."""
+    line = crunch_xl(*args, writing=marker if phase == "writing" else None)
+    process, terminal = start_on_terminal(line) if how == "HUP" else (start(line), None)
+    try:
+        if then is not None:
+            then(process, terminal)
+        if phase == "planning":
+            wait_for_children(process, terminal=terminal)
+            time.sleep(0.3)
+        else:
+            wait_for(marker, process, terminal)
+        err = stop(process, how, terminal)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + getattr(signal, f"SIG{how}")
+    if how == "TERM":
+        assert err.strip() == STOPPED
+    assert in_session(process.pid) == []
+    return process
 
 
 def temporary_files(folder: Path) -> list[str]:
@@ -124,24 +149,7 @@ def test_the_command_stops_cleanly(
     original = books["slow" if phase == "planning" else "quick"]
     path.write_bytes(original)
     marker = tmp_path / "writing"
-    args = ["--solver", "cbc", "-a", "1", "-t", "60"]
-    process, terminal = started(
-        crunch_xl(path, *args, writing=marker if phase == "writing" else None), how
-    )
-    try:
-        if phase == "planning":
-            wait_for_children(process, terminal=terminal)
-            time.sleep(0.3)
-        else:
-            wait_for(marker, process, terminal)
-        err = stop(process, how, terminal)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 128 + getattr(signal, f"SIG{how}")
-    if how == "TERM":
-        assert err.strip() == STOPPED
-    assert in_session(process.pid) == []
+    stopped_while(phase, [str(path), "--solver", "cbc", "-a", "1", "-t", "60"], how, marker)
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["plan.xlsx"] + (["writing"] if phase == "writing" else [])
@@ -157,27 +165,13 @@ def test_the_watcher_stops_cleanly(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     original = books["slow" if phase == "planning" else "quick"]
-    marker = tmp_path / "writing"
-    args = ["watch", inbox, "--settle", "0.2", "--solver", "cbc", "-a", "1", "-t", "60"]
-    process, terminal = started(
-        crunch_xl(*args, writing=marker if phase == "writing" else None), how
-    )
-    try:
+
+    def drop(process: subprocess.Popen[Any], terminal: int | None) -> None:
         wait_for(inbox / WORK_FOLDER / "owner.txt", process, terminal)
         (inbox / "plan.xlsx").write_bytes(original)
-        if phase == "planning":
-            wait_for_children(process, terminal=terminal)
-            time.sleep(0.3)
-        else:
-            wait_for(marker, process, terminal)
-        err = stop(process, how, terminal)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 128 + getattr(signal, f"SIG{how}")
-    if how == "TERM":
-        assert err.strip() == STOPPED
-    assert in_session(process.pid) == []
+
+    args = ["watch", str(inbox), "--settle", "0.2", "--solver", "cbc", "-a", "1", "-t", "60"]
+    stopped_while(phase, args, how, tmp_path / "writing", then=drop)
     # Back in the folder, untouched, for the next start; nothing half-made anywhere.
     assert (inbox / "plan.xlsx").read_bytes() == original
     assert list((inbox / DONE_FOLDER).iterdir()) == []
