@@ -172,7 +172,7 @@ def solve(
     settings = Settings(alternatives, time_limit, solver)
     reports: list[Report] = []
     failed = False
-    with _stopping(_interrupt), _progress(errors, quiet) as progress:
+    with _progress(errors, quiet) as progress:
         for path in files:
             task = progress.add_task(f"{path.name}", total=None)
 
@@ -319,8 +319,10 @@ def _interrupt() -> None:
 def _stopping(stop: Callable[[], None]) -> Iterator[None]:
     """Within: SIGTERM and SIGHUP call ``stop`` once (Ctrl-C's way), and are remembered.
 
-    A signal its parent asked to ignore (``nohup``) stays ignored. Signals can only be
-    caught in the main thread; elsewhere (a test runner's thread) nothing changes.
+    The command as a whole stops by KeyboardInterrupt, as on Ctrl-C; the watcher, within it,
+    by setting its stop event. A signal its parent asked to ignore (``nohup``) stays ignored.
+    Signals can only be caught in the main thread; elsewhere (a test runner's thread) nothing
+    changes.
     """
 
     def handle(signum: int, frame: object) -> None:
@@ -441,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         args.insert(0, "solve")  # `crunch-xl plan.xlsx` means `crunch-xl solve plan.xlsx`
     _Stop.signal = None
     try:
-        status = app(args, prog_name="crunch-xl", standalone_mode=False)
+        with _stopping(_interrupt):
+            status = app(args, prog_name="crunch-xl", standalone_mode=False)
     except typer.Exit as done:
         status = done.exit_code
     except SystemExit as done:  # click's own exits (usage errors print before raising)

@@ -774,15 +774,13 @@ class _Watcher:
         try:
             if job.failure is None and job.planned is None:
                 job.planned = self._planned(job)
-            if job.planned is None:
-                return self._fail(job, job.failure or "")
-            # A fresh report each try: writing adds its notes (results beside, and why).
-            report = dataclasses.replace(job.planned, notes=list(job.planned.notes))
-            try:
-                save_report(job.copy, report)
-            except NotWritten as error:
-                raise _NotYet(f"its results could not be written ({_described(error)})") from error
-            return self._deliver(job, report)
+            if job.failure is None:
+                assert job.planned is not None
+                # A fresh report each try: writing adds its notes (results beside, and why).
+                report = dataclasses.replace(job.planned, notes=list(job.planned.notes))
+                if self._written(job, report):
+                    return self._deliver(job, report)
+            return self._fail(job, job.failure or "")
         except _NotYet as error:
             return self._later(job, str(error))
 
@@ -802,12 +800,25 @@ class _Watcher:
         except OSError as error:
             raise _NotYet(f"a working copy could not be made ({_described(error)})") from error
         except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
-            job.failure = (
-                f"crunch-xl ran into an unexpected problem ({_described(error)}). "
-                "This is a fault in crunch-xl rather than in your workbook; please report it "
-                "with this file."
-            )
+            job.failure = _fault(error)
         return None
+
+    def _written(self, job: _Job, report: Report) -> bool:
+        """Return whether the results were written into the working copy (or beside it).
+
+        False, with job.failure set, when the workbook cannot take them; raises _NotYet when
+        they cannot be written for now (a full disk).
+        """
+        try:
+            save_report(job.copy, report)
+            return True
+        except NotWritten as error:
+            raise _NotYet(f"its results could not be written ({_described(error)})") from error
+        except WorkbookError as error:
+            job.failure = str(error)
+        except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
+            job.failure = _fault(error)
+        return False
 
     def _later(self, job: _Job, reason: str) -> bool:
         """Return whether the job is over, after arranging to try it again soon.
@@ -851,12 +862,14 @@ class _Watcher:
             if job.abandoned:
                 _remove(job.folder)
                 return True
-            suffixes = [suffix] + ([f".results{results.suffix}"] if results is not None else [])
+            # Both results suffixes count: plan.xlsx never pairs with another's results.
+            suffixes = [suffix, ".results.xlsx", ".results.xlsm"]
             try:
                 _own_folder(self.done)
                 names = _free_names(self.done, Path(job.name).stem, suffixes)
                 placed = self.done / names[0]
-                placed_results = self.done / names[-1]
+                kind = results.suffix.lower() if results is not None else ".xlsx"
+                placed_results = self.done / names[suffixes.index(f".results{kind}")]
                 # Results first: until the workbook itself is in done/, the original stays
                 # in the work folder and a crash only means planning it again.
                 if results is not None:
@@ -1097,6 +1110,14 @@ def _copy_file(source: Path, copy: Path) -> None:
                 if not chunk:
                     return
                 writing.write(chunk)
+
+
+def _fault(error: Exception) -> str:
+    """Return the reason given for a workbook that crunch-xl itself failed on."""
+    return (
+        f"crunch-xl ran into an unexpected problem ({_described(error)}). This is a fault in "
+        "crunch-xl rather than in your workbook; please report it with this file."
+    )
 
 
 def _described(error: BaseException) -> str:

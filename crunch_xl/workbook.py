@@ -290,7 +290,7 @@ def exit_status(reports: list[Report]) -> int:
 
 def _not_written(source: Path, destination: Path, error: OSError) -> WorkbookError:
     """Return the error for results that could not be written (nothing was changed)."""
-    if not exists(source):
+    if not os.path.exists(source):
         return _gone(source)
     return NotWritten(
         f"{shown(destination.name)}: the results could not be written ({_why(error)}); "
