@@ -417,7 +417,11 @@ def _best(result: Result) -> str:
 
 
 def _write_json(reports: list[Report], path: str, errors: Console) -> None:
-    text = json.dumps(report_json(reports), indent=2, ensure_ascii=False)
+    data = report_json(reports)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if not text.isascii() and not _encodable(text):
+        # A file name with bytes that are not text: JSON's escapes keep it exact.
+        text = json.dumps(data, indent=2)
     if path == "-":
         sys.stdout.write(text + "\n")
         return
@@ -429,6 +433,15 @@ def _write_json(reports: list[Report], path: str, errors: Console) -> None:
             f"({error.strerror or 'not written'}); nothing was changed there."
         )
         raise typer.Exit(EXIT_FILE_ERROR) from None
+
+
+def _encodable(text: str) -> bool:
+    """Return whether the text can be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fail_usage(message: str) -> None:

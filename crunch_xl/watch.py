@@ -909,6 +909,7 @@ class _Watcher:
 
         Raises _NotYet when they cannot be moved or written for now.
         """
+        reason = shown(reason)  # it may quote a name that is not text (bytes of another system)
         suffix = Path(job.name).suffix
         with self._lock:
             if job.abandoned:

@@ -264,8 +264,12 @@ def save_atomically(
     message names the destination, never the temporary file) or cannot replace it.
     """
 
+    # The file's name goes into the summary sheet, where bytes that are not text (a name
+    # from another system) would make XML that no spreadsheet program opens.
+    readable = dataclasses.replace(report, file=Path(shown(str(report.file))))
+
     def write(temporary: Path) -> None:
-        writer.write_results(source, report, temporary)
+        writer.write_results(source, readable, temporary)
 
     try:
         write_atomically(destination, write, before_replace=before_replace)

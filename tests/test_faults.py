@@ -331,3 +331,32 @@ def test_fitted_names_keep_their_tag_and_suffix() -> None:
     assert fitted_name("plan", ".xlsx", " (2)") == "plan (2).xlsx"
     combining = "e\u0301" * 150  # é as e + accent: never cut between the two
     assert not fitted_name(combining, ".xlsx").removesuffix("….xlsx").endswith("e")
+
+
+def undecodable(folder: Path, name: bytes) -> Path:
+    """Return the path of a file name that is not text here (bytes from another system)."""
+    path = Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
+    try:
+        path.touch()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only names that are text")
+    path.unlink()
+    return path
+
+
+def test_a_name_that_is_not_text_is_planned_and_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make_workbook(undecodable(tmp_path, b"plan \xfd.xlsx"), {"Plan A": SMALL})
+    status, out, err = run(capsys, path, "--json", tmp_path / "out.json")
+    assert status == 0, err
+    assert "plan \ufffd.xlsx" in out
+    # The workbook opens again (its summary names it readably), and JSON keeps the name exact.
+    book = load_workbook(path)
+    assert book["crunch-xl summary"]["B2"].value == "plan \ufffd.xlsx"
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert Path(data["file"]) == path
+    corrupt = undecodable(tmp_path, b"bad \xfe.xlsx")
+    corrupt.write_bytes(b"junk")
+    status, _, err = run(capsys, corrupt)
+    assert status == 3 and err.startswith("crunch-xl: bad \ufffd.xlsx is a text (CSV) file")

@@ -829,3 +829,23 @@ def test_links_pipes_folders_and_odd_names_dropped_in(
     assert (summary.planned, summary.failed) == (3, 1)
     assert "received new\u240aline.xlsx" in lines
     assert all("\n" not in line for line in lines)
+
+
+def test_names_that_are_not_text_reach_done_and_failed(
+    tmp_path: Path, books: dict[str, bytes]
+) -> None:
+    good = Path(os.fsdecode(os.fsencode(tmp_path) + b"/plan \xfd.xlsx"))
+    bad = Path(os.fsdecode(os.fsencode(tmp_path) + b"/bad \xfe.xlsx"))
+    try:
+        good.write_bytes(books["small"])
+        bad.write_bytes(b"junk")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only names that are text")
+    lines: list[str] = []
+    summary = watch_folder(tmp_path, settings=QUICK, once=True, settle=SETTLE, log=lines.append)
+    assert (summary.planned, summary.failed, summary.unfinished) == (1, 1, 0)
+    assert names(tmp_path / DONE_FOLDER) == {good.name}
+    assert names(tmp_path / FAILED_FOLDER) == {bad.name, "bad \udcfe.error.txt"}
+    why = (tmp_path / FAILED_FOLDER / "bad \udcfe.error.txt").read_text(encoding="utf-8")
+    assert why.startswith("crunch-xl could not plan bad \ufffd.xlsx.")
+    assert "received plan \ufffd.xlsx" in lines
