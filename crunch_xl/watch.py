@@ -123,7 +123,9 @@ _COPY_FOLDER = "copy"
 #: (followed by at most a 64 KiB comment).
 _ZIP_END = b"PK\x05\x06"
 _ZIP_TAIL = 22 + 65_535
+#: Windows opens files as text unless told; elsewhere there is no such flag.
 _BINARY = getattr(os, "O_BINARY", 0)
+#: Bytes copied at a time into the working copy.
 _CHUNK = 1 << 20
 _ARRIVING = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_CLOSED}
 
@@ -573,6 +575,7 @@ class _Watcher:
         job = self._take(arrival.path)
         if job is not None:
             job.failure = reason
+            self._say(f"received {shown(job.name)}")
             self._queue(job)
             return
         if self._skipped.get(arrival.path) != reason:

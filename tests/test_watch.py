@@ -785,6 +785,7 @@ def test_a_full_disk_is_waited_out(tmp_path: Path, books: dict[str, bytes]) -> N
 # --- links and special files ------------------------------------------------------------------
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="links and pipes need POSIX")
 @pytest.mark.parametrize("folder", [DONE_FOLDER, FAILED_FOLDER, WORK_FOLDER])
 def test_crunch_xl_folders_that_are_links_are_refused(tmp_path: Path, folder: str) -> None:
     inbox = tmp_path / "inbox"
@@ -797,6 +798,7 @@ def test_crunch_xl_folders_that_are_links_are_refused(tmp_path: Path, folder: st
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="links and pipes need POSIX")
 def test_links_pipes_folders_and_odd_names_dropped_in(
     tmp_path: Path, books: dict[str, bytes]
 ) -> None:
