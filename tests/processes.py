@@ -1,9 +1,10 @@
 """The real command in a process of its own: its session's processes, a terminal, no root.
 
-    process = start_command(["plan.xlsx", "--solver", "cbc"])      # a session of its own
-    wait_for_children(process)                                     # a solver is running
+    process = start(command("plan.xlsx", "--solver", "cbc"))      # a session of its own
+    wait_for_children(process)                                    # a solver is running
     process.send_signal(signal.SIGTERM)
-    assert alive_in_session(process.pid) == []                     # nothing outlived it
+    process.wait()
+    assert in_session(process.pid) == []                          # nothing outlived it
 
 Linux only: processes are found in /proc by their session, so a solver orphaned by its parent
 is still found.

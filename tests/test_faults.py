@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from disks import leave_free, read_only, small_disk
 from openpyxl import load_workbook
-from processes import command, wait_for_children
+from processes import command, start, wait_for_children
 from test_watch import K12
 from workbooks import make_workbook
 
@@ -74,13 +74,7 @@ def two_sheets(tmp_path: Path) -> Path:
 
 def planning(path: Path, *args: object) -> subprocess.Popen[str]:
     """Return the command planning ``path`` in a process of its own, once a solver runs."""
-    process = subprocess.Popen(
-        command(path, "--solver", "cbc", "-t", "60", "-a", "1", *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = start(command(path, "--solver", "cbc", "-t", "60", "-a", "1", *args))
     wait_for_children(process)
     return process
 
