@@ -145,6 +145,9 @@ def process_workbook(
         except WorkbookError:
             # Read half-saved by a program that writes in place? Then read it again.
             now = _fingerprint(source)
+            if now is not None and now == seen and _just_written(now):
+                time.sleep(SAVING_PAUSE)  # the program may be between two of its writes
+                now = _fingerprint(source)
             if now is None:
                 raise _gone(source) from None
             if now == seen:
@@ -316,6 +319,11 @@ def _why(error: BaseException) -> str:
     if isinstance(cause, OSError) and cause.strerror:
         return cause.strerror
     return str(error)
+
+
+def _just_written(fingerprint: Fingerprint) -> bool:
+    """Return whether the file was modified within the last SAVING_PAUSE seconds."""
+    return time.time_ns() - fingerprint[1] < SAVING_PAUSE * 1e9
 
 
 def _fingerprint(path: Path) -> Fingerprint | None:
