@@ -3,7 +3,7 @@ it is planned, a full disk under --json, a read-only disk, symbolic links, names
 system's limit, and messages that read well whatever the file is called.
 
 Small disks are real tmpfs mounts (tests/disks.py; skipped where mounting is not allowed), the
-other program saving the workbook is this test process writing it with openpyxl while the
+other program saving the workbook is this test process saving it the way Excel does while the
 command runs in its own process.
 """
 
@@ -57,13 +57,16 @@ def result_sheets(path: Path) -> list[str]:
 
 
 def set_teachers(path: Path, sheet: str, teachers: int) -> None:
-    """Save the workbook as another program would after the user typed a new Teachers."""
+    """Save the workbook as Excel does after the user typed a new Teachers: to a temporary
+    file in its folder, which then takes the workbook's place."""
     book = load_workbook(path)
     for row in book[sheet].iter_rows(max_col=2):
         if str(row[0].value).strip().lower() == "teachers":
             row[1].value = teachers
             break
-    book.save(path)
+    temporary = path.with_name("8A3B2C1D")
+    book.save(temporary)
+    os.replace(temporary, path)
 
 
 @pytest.fixture()
