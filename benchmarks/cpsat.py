@@ -186,7 +186,9 @@ def _lexicographic(
     return "solved", values, {k: n for k, n in structure.items() if n}
 
 
-def reference(scenario: Scenario, *, alternatives: int = 3, time_limit: float = 60.0) -> ReferenceResult:
+def reference(
+    scenario: Scenario, *, alternatives: int = 3, time_limit: float = 60.0
+) -> ReferenceResult:
     """Return the reference's answer to a scenario (see the module docstring)."""
     started = time.perf_counter()
     deadline = started + time_limit

@@ -6,14 +6,19 @@
 
 Exit status (SPEC section 4): 0 every scenario solved; 1 some scenario infeasible, invalid or
 timed out (results still written); 2 bad command line; 3 a file could not be read or written.
+Stopped by Ctrl-C, SIGTERM (a service manager, `kill`) or SIGHUP (the terminal closed): 128 plus
+the signal's number (130, 143, 129), after the same orderly stop in each case.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +38,7 @@ from rich.table import Table
 
 from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
+from crunch_xl.files import shown, write_atomically
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
 from crunch_xl.template import write_template
@@ -42,7 +48,13 @@ from crunch_xl.writer import report_json, verdict
 
 EXIT_BAD_COMMAND = 2
 EXIT_FILE_ERROR = 3
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+STOPPED = "crunch-xl: stopped; no workbook was left half-written."
+#: Signals that stop crunch-xl as Ctrl-C does: a service manager's or `kill`'s SIGTERM, and
+#: the SIGHUP of a terminal that was closed (Windows has no SIGHUP).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 COMMANDS = ("solve", "template", "watch")
 
@@ -174,7 +186,7 @@ def solve(
             try:
                 report = process_workbook(path, output=target, settings=settings, progress=advance)
             except CrunchError as error:
-                errors.print(f"[red]crunch-xl:[/] {escape(str(error))}", highlight=False)
+                errors.print(f"[red]crunch-xl:[/] {escape(shown(str(error)))}")
                 failed = True
                 continue
             finally:
@@ -269,31 +281,68 @@ def watch(
         stamp = datetime.now().strftime("%H:%M:%S")
         # markup off: a file named "[draft].xlsx" is not rich markup.
         if ": failed: " in line:
-            errors.print(f"{stamp} {line}", markup=False, soft_wrap=True)
+            errors.print(f"{stamp} {shown(line)}", markup=False)
         elif not quiet:
-            out.print(f"{stamp} {line}", markup=False, soft_wrap=True)
+            out.print(f"{stamp} {shown(line)}", markup=False, soft_wrap=True)
 
     stop = threading.Event()
-    # A service manager stops with SIGTERM: finish as cleanly as on Ctrl-C.
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        summary = watch_folder(
-            directory,
-            settings=Settings(alternatives, time_limit, solver),
-            polling=polling,
-            once=once,
-            settle=settle,
-            rescan=rescan,
-            workers=workers,
-            log=log,
-            stop=stop,
-        )
+        with _stopping(stop.set):
+            summary = watch_folder(
+                directory,
+                settings=Settings(alternatives, time_limit, solver),
+                polling=polling,
+                once=once,
+                settle=settle,
+                rescan=rescan,
+                workers=workers,
+                log=log,
+                stop=stop,
+            )
     except CrunchError as error:
-        errors.print(f"[red]crunch-xl:[/] {escape(str(error))}")
+        errors.print(f"[red]crunch-xl:[/] {escape(shown(str(error)))}")
         raise typer.Exit(EXIT_FILE_ERROR) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     raise typer.Exit(summary.exit_status() if once else 0)
+
+
+class _Stop:
+    """The signal that asked crunch-xl to stop (None until one has)."""
+
+    signal: int | None = None
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stopping(stop: Callable[[], None]) -> Iterator[None]:
+    """Within: SIGTERM and SIGHUP call ``stop`` once (Ctrl-C's way), and are remembered.
+
+    The command as a whole stops by KeyboardInterrupt, as on Ctrl-C; the watcher, within it,
+    by setting its stop event. A signal its parent asked to ignore (``nohup``) stays ignored.
+    Signals can only be caught in the main thread; elsewhere (a test runner's thread) nothing
+    changes.
+    """
+
+    def handle(signum: int, frame: object) -> None:
+        first = _Stop.signal is None
+        _Stop.signal = signum
+        if first:  # a second signal must not interrupt the clean-up of the first
+            stop()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for number in STOP_SIGNALS:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, handle)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _progress(console: Console, quiet: bool) -> Progress:
@@ -311,7 +360,7 @@ def _progress(console: Console, quiet: bool) -> Progress:
 
 def _show(console: Console, report: Report) -> None:
     """Print one workbook's results: a table of scenarios, then reasons and notes."""
-    table = Table(title=escape(str(report.file)), title_justify="left")
+    table = Table(title=escape(shown(str(report.file))), title_justify="left")
     for header in ("Sheet", "Status", "Best plan", "Seconds"):
         table.add_column(header, justify="right" if header == "Seconds" else "left")
     for result in report.results:
@@ -333,9 +382,9 @@ def _show(console: Console, report: Report) -> None:
         for warning in result.warnings:
             _line(console, f"[yellow]{sheet}: warning:[/] {escape(warning)}")
     for note in report.notes:
-        _line(console, f"Note: {escape(note)}")
+        _line(console, f"Note: {escape(shown(note))}")
     if report.output is not None:
-        _line(console, f"Results written to {escape(str(report.output))}")
+        _line(console, f"Results written to {escape(shown(str(report.output)))}")
 
 
 def _line(console: Console, text: str) -> None:
@@ -378,15 +427,31 @@ def _best(result: Result) -> str:
 
 
 def _write_json(reports: list[Report], path: str, errors: Console) -> None:
-    text = json.dumps(report_json(reports), indent=2, ensure_ascii=False)
+    data = report_json(reports)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if not text.isascii() and not _encodable(text):
+        # A file name with bytes that are not text: JSON's escapes keep it exact.
+        text = json.dumps(data, indent=2)
     if path == "-":
         sys.stdout.write(text + "\n")
         return
     try:
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        write_atomically(Path(path), text + "\n")
     except OSError as error:
-        errors.print(f"[red]crunch-xl:[/] cannot write {escape(path)}: {error.strerror}")
+        errors.print(
+            f"[red]crunch-xl:[/] cannot write {escape(shown(path))} "
+            f"({error.strerror or 'not written'}); nothing was changed there."
+        )
         raise typer.Exit(EXIT_FILE_ERROR) from None
+
+
+def _encodable(text: str) -> bool:
+    """Return whether the text can be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fail_usage(message: str) -> None:
@@ -399,8 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version"):
         args.insert(0, "solve")  # `crunch-xl plan.xlsx` means `crunch-xl solve plan.xlsx`
+    _Stop.signal = None
     try:
-        status = app(args, prog_name="crunch-xl", standalone_mode=False)
+        with _stopping(_interrupt):
+            status = app(args, prog_name="crunch-xl", standalone_mode=False)
     except typer.Exit as done:
         status = done.exit_code
     except SystemExit as done:  # click's own exits (usage errors print before raising)
@@ -408,20 +475,47 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         status = EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback
-        show = getattr(error, "show", None)
-        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
-            show()  # a usage error from Typer's click: print it as click would
-            return EXIT_BAD_COMMAND
-        _errors().print(
-            f"[red]crunch-xl: internal error:[/] {type(error).__name__}: {escape(str(error))}. "
-            "Your workbook was not changed. Please report this."
-        )
-        return EXIT_FILE_ERROR
-    if status == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into this status itself
-        _errors().print("crunch-xl: stopped; no workbook was left half-written.")
+        if _Stop.signal is not None:  # stopping broke something on the way (a closed terminal)
+            status = EXIT_INTERRUPTED
+        else:
+            show = getattr(error, "show", None)
+            if callable(show) and isinstance(getattr(error, "exit_code", None), int):
+                show()  # a usage error from Typer's click: print it as click would
+                return EXIT_BAD_COMMAND
+            _say_error(
+                f"[red]crunch-xl: internal error:[/] {type(error).__name__}: "
+                f"{escape(shown(str(error)))}. Your workbook was not changed. Please report this."
+            )
+            return EXIT_FILE_ERROR
+    if _Stop.signal is not None:
+        status = 128 + _Stop.signal
+    if status == EXIT_INTERRUPTED or _Stop.signal is not None:
+        _say_error(STOPPED, markup=False)
     return status if isinstance(status, int) else 0
+
+
+def _say_error(text: str, *, markup: bool = True) -> None:
+    """Print one line on standard error, or nothing where it has gone (a closed terminal)."""
+    with contextlib.suppress(OSError, ValueError):
+        _errors().print(text, markup=markup)
+
+
+def _let_go_of_a_closed_terminal() -> None:
+    """Point standard output and error at nothing if they have gone (a closed terminal).
+
+    What cannot be flushed now would fail again as Python exits, which would then end with
+    status 120 instead of the command's own.
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 def run() -> None:
     """Entry point of the `crunch-xl` script."""
-    sys.exit(main())
+    status = main()
+    _let_go_of_a_closed_terminal()
+    sys.exit(status)

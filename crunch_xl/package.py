@@ -469,6 +469,11 @@ def _not_a_zip_message(start: bytes, label: str) -> str:
             f"{label} is an old XML Spreadsheet 2003 file; open it in Excel and save it as "
             "an Excel Workbook (.xlsx)."
         )
+    if text.startswith(b"{\\rtf"):
+        return (
+            f"{label} is a Rich Text (RTF) document with an Excel name, not a workbook; copy "
+            "its table into Excel and save it as an Excel Workbook (.xlsx)."
+        )
     if _looks_like_text(start):
         return (
             f"{label} is a text (CSV) file with an Excel name, not a workbook; open it in "

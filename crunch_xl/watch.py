@@ -21,17 +21,26 @@ Lifecycle of a dropped workbook:
 4. planned on a copy, the claimed original kept untouched;
 5. the copy with its results moves to done/ or, when it cannot be read, the original moves to
    failed/ with NAME.error.txt. A name already in done/ or failed/ is never replaced: the new
-   file becomes ``NAME (2).xlsx``, ``NAME (3).xlsx``, ...
+   file becomes ``NAME (2).xlsx``, ``NAME (3).xlsx``, ... (a name too long for that, or for
+   NAME.error.txt, is shortened, ending in …). When the results cannot be written or moved
+   (a full disk, a folder not writable) the workbook stays claimed and is tried again after
+   RETRY_FIRST seconds, then twice as long each time up to RETRY_MOST, without planning it
+   again; only a workbook that cannot be read goes to failed/.
 
 Ignored: lock files, hidden files (names starting with ``.``, or marked hidden), temporary and
-other non-workbook files, and the folders above. On stop (Ctrl-C) workbooks still being planned
-go back into DIR untouched; on start, anything a crash left in the work folder is planned again.
-The input is never lost.
+other non-workbook files, anything not a regular file (a folder named ``x.xlsx``, a pipe), and
+the folders above. A symbolic link dropped in DIR is followed: the file it points to is planned
+(a copy of it goes to done/; it is never changed). One file never stops the folder: whatever
+goes wrong with it costs that file alone. On stop (Ctrl-C, SIGTERM) workbooks still being
+planned go back into DIR untouched; on start, anything a crash left in the work folder is
+planned again. The input is never lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import logging
 import os
 import queue
@@ -43,7 +52,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -62,8 +71,16 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from crunch_xl.errors import WorkbookError
+from crunch_xl.files import exists, fitted_name, shown, write_atomically
 from crunch_xl.model import Report, Status
-from crunch_xl.workbook import WORKBOOK_SUFFIXES, Settings, lock_file, process_workbook
+from crunch_xl.workbook import (
+    WORKBOOK_SUFFIXES,
+    NotWritten,
+    Settings,
+    lock_file,
+    plan_workbook,
+    save_report,
+)
 
 __all__ = [
     "DONE_FOLDER",
@@ -82,8 +99,14 @@ WORK_FOLDER = ".crunch-xl-work"
 #: A file that looks cut short waits this many times ``settle`` before it is tried anyway (a
 #: stalled copy should not land in failed/; a truly broken file still gets there).
 INCOMPLETE_FACTOR = 10
-#: With ``once``, a workbook still not complete after this many seconds is left for next time.
+#: With ``once``, a workbook still not complete after this many seconds is left for next time;
+#: so is one whose results could not be written for that long.
 ONCE_PATIENCE = 60.0
+#: Seconds before a workbook whose results could not be written (a full disk, a folder not
+#: writable) is tried again, doubling each time up to RETRY_MOST: soon after space comes back,
+#: it is in done/, and a disk that stays full costs a write every RETRY_MOST seconds.
+RETRY_FIRST = 2.0
+RETRY_MOST = 15.0
 #: Workbooks planned at the same time: one slow workbook must not hold up the others, and the
 #: solver runs in its own process, so threads are enough.
 DEFAULT_WORKERS = max(2, min(4, os.cpu_count() or 1))
@@ -100,6 +123,10 @@ _COPY_FOLDER = "copy"
 #: (followed by at most a 64 KiB comment).
 _ZIP_END = b"PK\x05\x06"
 _ZIP_TAIL = 22 + 65_535
+#: Windows opens files as text unless told; elsewhere there is no such flag.
+_BINARY = getattr(os, "O_BINARY", 0)
+#: Bytes copied at a time into the working copy.
+_CHUNK = 1 << 20
 _ARRIVING = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_CLOSED}
 
 #: Receives one line per thing that happens; called from several threads, one call at a time.
@@ -118,6 +145,9 @@ class WatchSummary:
     #: Planned workbooks with a scenario infeasible, invalid or timed out (or none at all).
     not_all_solved: int = 0
     failed: int = 0
+    #: Workbooks taken but not finished: their results could not be written in time (once),
+    #: or crunch-xl itself failed on them; they are back in DIR or in the work folder.
+    unfinished: int = 0
 
     @property
     def processed(self) -> int:
@@ -125,8 +155,8 @@ class WatchSummary:
         return self.planned + self.failed
 
     def exit_status(self) -> int:
-        """Return the command's exit status (SPEC 4): 3 a workbook failed, 1 not all solved, 0."""
-        if self.failed:
+        """Return the exit status (SPEC 4): 3 a workbook failed or unfinished, 1 not all solved."""
+        if self.failed or self.unfinished:
             return 3
         return 1 if self.not_all_solved else 0
 
@@ -214,6 +244,14 @@ class _Job:
     original: Path
     abandoned: bool = False
     finished: bool = False
+    #: What planning found, kept so that trying to write the results again does not plan again.
+    planned: Report | None = None
+    #: Why it cannot be planned, once known (it is then on its way to failed/).
+    failure: str | None = None
+    #: Tries that could not write or move (a full disk): how many, since when, what was told.
+    tries: int = 0
+    first_try: float = 0.0
+    told: str = ""
 
     @property
     def name(self) -> str:
@@ -224,6 +262,19 @@ class _Job:
     def folder(self) -> Path:
         """Return the job's folder in the work folder."""
         return self.original.parent
+
+    @property
+    def copy(self) -> Path:
+        """Return the working copy that is planned and gets the results."""
+        return self.folder / _COPY_FOLDER / self.name
+
+
+class _Unreadable(Exception):
+    """The claimed file cannot be read at all: it goes to failed/ with this reason."""
+
+
+class _NotYet(Exception):
+    """Something could not be written or moved for now (a full disk): try again later."""
 
 
 class _Noticer(FileSystemEventHandler):
@@ -349,11 +400,15 @@ class _Watcher:
         self._arrivals: dict[Path, _Arrival] = {}
         self._hints: queue.SimpleQueue[tuple[Path, bool]] = queue.SimpleQueue()
         self._unreachable = False
+        #: Files that could not even be moved to failed/: what was told, so it is told once.
+        self._skipped: dict[Path, str] = {}
         # Shared with the workers, under _lock: jobs in flight, the summary, done/ and failed/
-        # names (two workbooks of the same name must not both take "NAME (2).xlsx").
+        # names (two workbooks of the same name must not both take "NAME (2).xlsx"), and the
+        # jobs waiting to be tried again (when, job).
         self._lock = threading.Lock()
         self._jobs: dict[Path, _Job] = {}
         self._todo: queue.Queue[_Job | None] = queue.Queue()
+        self._retries: list[tuple[float, _Job]] = []
 
     # --- the main loop ----------------------------------------------------------------------
 
@@ -400,20 +455,29 @@ class _Watcher:
                 next_rescan = now + self.rescan
                 self._scan()
             self._check_arrivals(now)
+            self._retry_due(now)
             if self.once and not self._arrivals and self._idle():
                 return
             self.stop.wait(self.tick)
 
     def _make_folders(self) -> None:
         if not self.directory.is_dir():
-            raise WorkbookError(f"{self.directory} is not a folder, so it cannot be watched.")
+            raise WorkbookError(
+                f"{shown(str(self.directory))} is not a folder, so it cannot be watched."
+            )
         for folder in (self.done, self.failed, self.work):
+            if folder.is_symlink():
+                raise WorkbookError(
+                    f"{shown(str(folder))} is a symbolic link to another place; crunch-xl "
+                    f"keeps workbooks only in real folders inside {shown(str(self.directory))}, "
+                    "so that nothing lands where nobody looks. Replace the link with a folder."
+                )
             try:
-                folder.mkdir(exist_ok=True)
+                _own_folder(folder)
             except OSError as error:
                 raise WorkbookError(
-                    f"{folder} cannot be made ({error.strerror or error}); crunch-xl needs "
-                    f"to write in {self.directory}."
+                    f"{shown(str(folder))} cannot be used ({error.strerror or error}); "
+                    f"crunch-xl needs its own folders inside {shown(str(self.directory))}."
                 ) from error
 
     def _observe(self) -> BaseObserver:
@@ -444,7 +508,7 @@ class _Watcher:
     def _scan(self) -> None:
         """Notice every workbook in DIR (at start and as the safety net for missed events)."""
         try:
-            names = [entry.name for entry in os.scandir(self.directory) if entry.is_file()]
+            names = [entry.name for entry in os.scandir(self.directory) if _is_file(entry)]
         except OSError as error:
             if not self._unreachable:
                 self._say(
@@ -479,20 +543,47 @@ class _Watcher:
 
     def _check_arrivals(self, now: float) -> None:
         for path, arrival in list(self._arrivals.items()):
-            state, reason = self._readiness(arrival, now)
-            if state is _State.GONE:
-                del self._arrivals[path]
-            elif state is _State.READY:
-                if self._claim(arrival):
-                    del self._arrivals[path]
-            elif self.once and (
-                state is _State.OPEN_ELSEWHERE or now - arrival.seen > self._once_patience()
-            ):
-                self._say(f"{path.name}: left in the folder for next time: {reason}")
-                del self._arrivals[path]
-            elif state is _State.OPEN_ELSEWHERE and reason != arrival.told:
-                arrival.told = reason
-                self._say(f"{path.name}: waiting: {reason}")
+            try:
+                over = self._check(arrival, now)
+            except Exception as error:  # noqa: BLE001 - one file must never stop the folder
+                over = True
+                self._trouble(arrival, error)
+            if over:
+                self._arrivals.pop(path, None)
+
+    def _check(self, arrival: _Arrival, now: float) -> bool:
+        """Return whether the arrival is dealt with: claimed, gone, or left for next time."""
+        state, reason = self._readiness(arrival, now)
+        if state is _State.GONE:
+            return True
+        if state is _State.READY:
+            return self._claim(arrival)
+        name = shown(arrival.path.name)
+        if self.once and (
+            state is _State.OPEN_ELSEWHERE or now - arrival.seen > self._once_patience()
+        ):
+            self._say(f"{name}: left in the folder for next time: {reason}")
+            return True
+        if state is _State.OPEN_ELSEWHERE and reason != arrival.told:
+            arrival.told = reason
+            self._say(f"{name}: waiting: {reason}")
+        return False
+
+    def _trouble(self, arrival: _Arrival, error: Exception) -> None:
+        """Deal with a file crunch-xl could not even look at: to failed/ with why, or skip it."""
+        reason = f"crunch-xl could not look at it ({_described(error)})."
+        job = self._take(arrival.path)
+        if job is not None:
+            job.failure = reason
+            self._say(f"received {shown(job.name)}")
+            self._queue(job)
+            return
+        if self._skipped.get(arrival.path) != reason:
+            self._skipped[arrival.path] = reason
+            self._say(
+                f"{shown(arrival.path.name)}: skipped: {reason} It could not be moved to "
+                f"{FAILED_FOLDER}/ either, so it stays where it is."
+            )
 
     def _once_patience(self) -> float:
         return max(ONCE_PATIENCE, 2 * INCOMPLETE_FACTOR * self.settle)
@@ -521,34 +612,59 @@ class _Watcher:
         quiet = now - arrival.since
         if quiet < self.settle and not arrival.moved_in:
             return _State.WAITING, "it is still being written"
+        patient = quiet >= self.settle * INCOMPLETE_FACTOR
         try:
             whole = looks_complete(path)
-        except OSError as error:  # Windows keeps a file that is being copied locked
+        except OSError as error:
+            # Windows keeps a file that is being copied locked; one that stays unreadable
+            # long after it stopped changing is taken, to go to failed/ with the reason.
+            if patient:
+                return _State.READY, ""
             return _State.WAITING, f"it cannot be opened yet ({error.strerror or error})"
-        if whole or quiet >= self.settle * INCOMPLETE_FACTOR:
+        if whole or patient:
             return _State.READY, ""
         return _State.WAITING, "it looks incomplete (still being copied?)"
 
     def _claim(self, arrival: _Arrival) -> bool:
         """Return whether the workbook was claimed: moved into the work folder and queued."""
-        folder = self.work / uuid.uuid4().hex[:12]
         try:
-            folder.mkdir(parents=True)
-            original = folder / arrival.path.name
-            os.replace(arrival.path, original)
+            job = self._take(arrival.path, quiet=False)
         except FileNotFoundError:
-            _remove(folder)
-            return not arrival.path.exists()
+            return not exists(arrival.path)
         except OSError as error:  # still held by the program writing it; try next time
-            _remove(folder)
             reason = f"it cannot be moved yet ({error.strerror or error})"
             if reason != arrival.told:
                 arrival.told = reason
-                self._say(f"{arrival.path.name}: waiting: {reason}")
+                self._say(f"{shown(arrival.path.name)}: waiting: {reason}")
             return False
-        self._say(f"received {arrival.path.name}")
-        self._queue(_Job(original))
+        assert job is not None
+        self._skipped.pop(arrival.path, None)
+        self._say(f"received {shown(job.name)}")
+        self._queue(job)
         return True
+
+    def _take(self, path: Path, *, quiet: bool = True) -> _Job | None:
+        """Return the job of the file moved into a folder of its own in the work folder.
+
+        A relative symbolic link is made absolute there, so it still points where it did.
+        Raises OSError when it cannot be moved (None instead when ``quiet``).
+        """
+        folder = self.work / uuid.uuid4().hex[:12]
+        original = folder / path.name
+        try:
+            folder.mkdir(parents=True)
+            os.replace(path, original)
+        except OSError:
+            _remove(folder)
+            if quiet:
+                return None
+            raise
+        if original.is_symlink():
+            with contextlib.suppress(OSError):  # it then fails as a link that leads nowhere
+                target = os.readlink(original)
+                if not os.path.isabs(target):
+                    _link(os.path.join(path.parent, target), original)
+        return _Job(original)
 
     def _queue(self, job: _Job) -> None:
         with self._lock:
@@ -558,6 +674,14 @@ class _Watcher:
     def _idle(self) -> bool:
         with self._lock:
             return not self._jobs
+
+    def _retry_due(self, now: float) -> None:
+        """Queue again the jobs whose time to be tried again has come."""
+        with self._lock:
+            due = [job for when, job in self._retries if when <= now]
+            self._retries = [(when, job) for when, job in self._retries if when > now]
+        for job in due:
+            self._todo.put(job)
 
     def _recover(self) -> None:
         """Queue again the workbooks a crash left in the work folder."""
@@ -570,7 +694,9 @@ class _Watcher:
             # only once its results are in done/.
             shutil.rmtree(folder / _COPY_FOLDER, ignore_errors=True)
             workbooks = sorted(
-                p for p in folder.iterdir() if p.is_file() and is_workbook_name(p.name)
+                p
+                for p in folder.iterdir()
+                if (p.is_file() or p.is_symlink()) and is_workbook_name(p.name)
             )
             for extra in workbooks[1:]:  # never made by crunch-xl; give it back to be seen
                 with contextlib.suppress(OSError):
@@ -579,7 +705,7 @@ class _Watcher:
                 _remove(folder)
                 continue
             self._say(
-                f"{workbooks[0].name}: left unfinished when crunch-xl last stopped; "
+                f"{shown(workbooks[0].name)}: left unfinished when crunch-xl last stopped; "
                 "planning it again"
             )
             self._queue(_Job(workbooks[0]))
@@ -592,23 +718,27 @@ class _Watcher:
                 if job.finished or job.abandoned:
                     continue
                 job.abandoned = True
-                name = _free_name(self.directory, job.name)
-                try:
-                    os.replace(job.original, self.directory / name)
-                except OSError as error:
-                    messages.append(
-                        f"{job.name}: stopped before it was planned; it could not be put back "
-                        f"({error.strerror or error}) and is planned at the next start"
-                    )
-                    continue
-                _remove(job.folder)
-                messages.append(
-                    f"{job.name}: stopped before it was planned; it is back in the folder"
-                    + (f" as {name}" if name != job.name else "")
-                    + " and will be planned next time"
-                )
+                messages.append(self._give_back(job, "stopped before it was planned"))
+            self._retries = []
         for message in messages:
             self._say(message)
+
+    def _give_back(self, job: _Job, why: str) -> str:
+        """Return what happened after putting the job's workbook back into DIR (under _lock)."""
+        name = _free_name(self.directory, job.name)
+        try:
+            os.replace(job.original, self.directory / name)
+        except OSError as error:
+            return (
+                f"{shown(job.name)}: {why}; it could not be put back "
+                f"({error.strerror or error}) and is planned at the next start"
+            )
+        _remove(job.folder)
+        return (
+            f"{shown(job.name)}: {why}; it is back in the folder"
+            + (f" as {shown(name)}" if name != job.name else "")
+            + " and will be planned next time"
+        )
 
     # --- the workers ------------------------------------------------------------------------
 
@@ -617,113 +747,200 @@ class _Watcher:
             job = self._todo.get()
             if job is None:
                 return
+            over = True
             try:
-                self._plan(job)
+                over = self._step(job)
             except Exception as error:  # noqa: BLE001 - one workbook must not stop a worker
-                self._say(
-                    f"{job.name}: could not be finished ({type(error).__name__}: {error}); "
-                    f"it is kept in {WORK_FOLDER} and tried again at the next start"
-                )
-            finally:
                 with self._lock:
-                    self._jobs.pop(job.folder, None)
+                    told = not job.abandoned
+                    if told:
+                        self.summary.unfinished += 1
+                if told:
+                    self._say(
+                        f"{shown(job.name)}: could not be finished ({_described(error)}); "
+                        f"it is kept in {WORK_FOLDER} and tried again at the next start"
+                    )
+            finally:
+                if over:
+                    with self._lock:
+                        self._jobs.pop(job.folder, None)
 
-    def _plan(self, job: _Job) -> None:
+    def _step(self, job: _Job) -> bool:
+        """Return whether the job is over, after taking it as far as it goes for now.
+
+        Planned once; then its results are written and moved to done/ (or, unreadable, it is
+        moved to failed/); what cannot be written or moved for now is tried again later.
+        """
         with self._lock:
             if job.abandoned:
-                return
-        copy = job.folder / _COPY_FOLDER / job.name
+                return True
         try:
-            copy.parent.mkdir(exist_ok=True)
-            shutil.copy2(job.original, copy)
-            report = process_workbook(copy, settings=self.settings)
-        except WorkbookError as error:
-            self._fail(job, str(error))
-        except OSError as error:
-            self._fail(job, f"a file could not be read or written ({error.strerror or error}).")
-        except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
-            self._fail(
-                job,
-                f"crunch-xl ran into an unexpected problem ({type(error).__name__}: {error}). "
-                "This is a fault in crunch-xl rather than in your workbook; please report it "
-                "with this file.",
-            )
-        else:
-            self._deliver(job, report, copy)
+            if job.failure is None and job.planned is None:
+                job.planned = self._planned(job)
+            if job.failure is None:
+                assert job.planned is not None
+                # A fresh report each try: writing adds its notes (results beside, and why).
+                report = dataclasses.replace(job.planned, notes=list(job.planned.notes))
+                if self._written(job, report):
+                    return self._deliver(job, report)
+            return self._fail(job, job.failure or "")
+        except _NotYet as error:
+            return self._later(job, str(error))
 
-    def _deliver(self, job: _Job, report: Report, copy: Path) -> None:
-        """Move the planned copy (and NAME.results.xlsx, if made) to done/ under a free name."""
+    def _planned(self, job: _Job) -> Report | None:
+        """Return what planning a working copy of the job's workbook found.
+
+        None, with job.failure set, when it cannot be read or planned. Raises _NotYet when the
+        working copy cannot be made for now.
+        """
+        try:
+            _copy_file(job.original, job.copy)
+            return plan_workbook(job.copy, self.settings)
+        except _Unreadable as error:
+            job.failure = f"{shown(job.name)} cannot be read: {error}."
+        except WorkbookError as error:
+            job.failure = str(error)
+        except OSError as error:
+            raise _NotYet(f"a working copy could not be made ({_described(error)})") from error
+        except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
+            job.failure = _fault(error)
+        return None
+
+    def _written(self, job: _Job, report: Report) -> bool:
+        """Return whether the results were written into the working copy (or beside it).
+
+        False, with job.failure set, when the workbook cannot take them; raises _NotYet when
+        they cannot be written for now (a full disk).
+        """
+        try:
+            save_report(job.copy, report)
+            return True
+        except NotWritten as error:
+            raise _NotYet(f"its results could not be written ({_described(error)})") from error
+        except WorkbookError as error:
+            job.failure = str(error)
+        except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
+            job.failure = _fault(error)
+        return False
+
+    def _later(self, job: _Job, reason: str) -> bool:
+        """Return whether the job is over, after arranging to try it again soon.
+
+        With ``once``, a job that has waited ONCE_PATIENCE goes back into DIR instead.
+        """
+        now = time.monotonic()
+        with self._lock:
+            if job.abandoned:
+                return True
+            if not job.tries:
+                job.first_try = now
+            job.tries += 1
+            over = self.once and now - job.first_try >= self._once_patience()
+            if over:
+                self.summary.unfinished += 1
+                message = self._give_back(job, f"not finished: {reason}")
+            else:
+                delay = min(RETRY_MOST, RETRY_FIRST * 2 ** (job.tries - 1))
+                self._retries.append((now + delay, job))
+                told, job.told = job.told, reason
+                message = (
+                    ""
+                    if told == reason
+                    else f"{shown(job.name)}: {reason}; it waits in {WORK_FOLDER} and is tried "
+                    f"again in {delay:g} s, then every {RETRY_MOST:g} s at most"
+                )
+        if message:
+            self._say(message)
+        return over
+
+    def _deliver(self, job: _Job, report: Report) -> bool:
+        """Return True after moving the planned copy (and NAME.results.xlsx) to done/.
+
+        Raises _NotYet when they cannot be moved for now.
+        """
+        copy = job.copy
         results = report.output if report.output not in (None, copy) else None
         suffix = Path(job.name).suffix
         with self._lock:
             if job.abandoned:
                 _remove(job.folder)
-                return
-            job.finished = True
-            results_suffix = f".results{results.suffix}" if results is not None else ""
+                return True
+            # Both results suffixes count: plan.xlsx never pairs with another's results.
+            suffixes = [suffix, ".results.xlsx", ".results.xlsm"]
             try:
-                self.done.mkdir(exist_ok=True)
-                stem = _free_stem(
-                    self.done, Path(job.name).stem, [suffix, ".results.xlsx", ".results.xlsm"]
-                )
-                placed = self.done / f"{stem}{suffix}"
-                placed_results = self.done / f"{stem}{results_suffix}"
+                _own_folder(self.done)
+                names = _free_names(self.done, Path(job.name).stem, suffixes)
+                placed = self.done / names[0]
+                kind = results.suffix.lower() if results is not None else ".xlsx"
+                placed_results = self.done / names[suffixes.index(f".results{kind}")]
                 # Results first: until the workbook itself is in done/, the original stays
                 # in the work folder and a crash only means planning it again.
                 if results is not None:
                     os.replace(results, placed_results)
-                os.replace(copy, placed)
+                try:
+                    os.replace(copy, placed)
+                except OSError:
+                    if results is not None:
+                        with contextlib.suppress(OSError):
+                            os.replace(placed_results, results)
+                    raise
             except OSError as error:
-                message = (
-                    f"{job.name}: planned, but the results could not be moved to "
-                    f"{DONE_FOLDER}/ ({error.strerror or error}); the workbook is kept in "
-                    f"{WORK_FOLDER} and planned again at the next start"
-                )
-            else:
-                _remove(job.folder)
-                report.output = placed_results if results is not None else placed
-                self.summary.planned += 1
-                if not report.all_solved:
-                    self.summary.not_all_solved += 1
-                message = f"{job.name}: {_tally(report)} -> {self._show(report.output)}"
-                if results is not None:
-                    message += f" ({job.name} itself unchanged, in {self._show(placed)})"
-                if placed.name != job.name:
-                    message += f"; the earlier {self._show(self.done / job.name)} is kept"
+                raise _NotYet(
+                    f"its results could not be moved to {DONE_FOLDER}/ ({_described(error)})"
+                ) from error
+            job.finished = True
+            _remove(job.folder)
+            report.output = placed_results if results is not None else placed
+            self.summary.planned += 1
+            if not report.all_solved:
+                self.summary.not_all_solved += 1
+        name = shown(job.name)
+        message = f"{name}: {_tally(report)} -> {self._show(report.output)}"
+        if results is not None:
+            message += f" ({name} itself unchanged, in {self._show(placed)})"
+        if placed.name != job.name:
+            message += f"; the earlier {self._show(self.done / job.name)} is kept"
+        if job.tries:
+            message += f" (written at try {job.tries + 1})"
         self._say(message)
-        if report.output is not None and report.output.parent == self.done:
-            for note in report.notes:
-                self._say(f"{job.name}: note: {note}")
+        for note in report.notes:
+            self._say(f"{name}: note: {note}")
+        return True
 
-    def _fail(self, job: _Job, reason: str) -> None:
-        """Move the untouched original to failed/ under a free name, with NAME.error.txt."""
+    def _fail(self, job: _Job, reason: str) -> bool:
+        """Return True after moving the untouched original to failed/ with NAME.error.txt.
+
+        Raises _NotYet when they cannot be moved or written for now.
+        """
+        reason = shown(reason)  # it may quote a name that is not text (bytes of another system)
         suffix = Path(job.name).suffix
         with self._lock:
             if job.abandoned:
                 _remove(job.folder)
-                return
-            job.finished = True
+                return True
+            note: Path | None = None
             try:
-                self.failed.mkdir(exist_ok=True)
-                stem = _free_stem(self.failed, Path(job.name).stem, [suffix, ".error.txt"])
-                placed = self.failed / f"{stem}{suffix}"
-                note = self.failed / f"{stem}.error.txt"
-                _write_atomically(note, _error_text(job.name, placed.name, reason))
+                _own_folder(self.failed)
+                names = _free_names(self.failed, Path(job.name).stem, [suffix, ".error.txt"])
+                placed = self.failed / names[0]
+                note = self.failed / names[1]
+                write_atomically(note, _error_text(job.name, placed.name, reason))
                 os.replace(job.original, placed)
             except OSError as error:
-                message = (
-                    f"{job.name}: failed: {reason} It could not be moved to {FAILED_FOLDER}/ "
-                    f"({error.strerror or error}); it is kept in {WORK_FOLDER} and tried "
-                    "again at the next start"
-                )
-            else:
-                _remove(job.folder)
-                self.summary.failed += 1
-                message = (
-                    f"{job.name}: failed: {reason} -> {self._show(placed)} "
-                    f"(why: {self._show(note)})"
-                )
-        self._say(message)
+                if note is not None:
+                    with contextlib.suppress(OSError):
+                        note.unlink(missing_ok=True)
+                raise _NotYet(
+                    f"failed: {reason} It could not be moved to {FAILED_FOLDER}/ "
+                    f"({_described(error)})"
+                ) from error
+            job.finished = True
+            _remove(job.folder)
+            self.summary.failed += 1
+        self._say(
+            f"{shown(job.name)}: failed: {reason} -> {self._show(placed)} (why: {self._show(note)})"
+        )
+        return True
 
     # --- words ------------------------------------------------------------------------------
 
@@ -735,9 +952,9 @@ class _Watcher:
     def _show(self, path: Path) -> str:
         """Return a path as the user sees it from DIR, e.g. done/plan.xlsx."""
         try:
-            return str(path.relative_to(self.directory))
+            return shown(str(path.relative_to(self.directory)))
         except ValueError:
-            return str(path)
+            return shown(str(path))
 
     def _greeting(self) -> str:
         where = f"results go to {DONE_FOLDER}/, unreadable workbooks to {FAILED_FOLDER}/"
@@ -752,6 +969,7 @@ class _Watcher:
             f"{'done' if self.once else 'stopped'}: {summary.planned} planned"
             f"{f' ({summary.not_all_solved} not all solved)' if summary.not_all_solved else ''}, "
             f"{summary.failed} failed"
+            f"{f', {summary.unfinished} not finished' if summary.unfinished else ''}"
         )
 
 
@@ -775,7 +993,11 @@ def looks_complete(path: Path) -> bool:
     A file that is not a zip at all is as complete as it will get (it fails when read). Raises
     OSError when it cannot be opened.
     """
-    with open(path, "rb") as handle:
+    # Never blocks: a pipe that took the file's place opens at once (and is no zip).
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _BINARY)
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return True
         head = handle.read(4)
         size = handle.seek(0, os.SEEK_END)
         if size == 0 or head.strip(b"\0") == b"":  # empty, or space set aside and not filled
@@ -814,21 +1036,103 @@ def _hidden(status: os.stat_result) -> bool:
     return bool(attributes & stat.FILE_ATTRIBUTE_HIDDEN) or bool(flags & stat.UF_HIDDEN)
 
 
-def _free_stem(folder: Path, stem: str, suffixes: Iterable[str]) -> str:
-    """Return ``stem``, or ``stem (2)``, ``stem (3)``, ... : the first with no file taken."""
-    suffixes = list(suffixes)
+def _free_names(folder: Path, stem: str, suffixes: Sequence[str]) -> list[str]:
+    """Return a name per suffix, ``stem`` or ``stem (2)``, ... : the first with none taken.
+
+    Each name fits the file system, its stem shortened where it must be.
+    """
     number = 1
     while True:
-        candidate = stem if number == 1 else f"{stem} ({number})"
-        if not any((folder / f"{candidate}{suffix}").exists() for suffix in suffixes):
-            return candidate
+        tag = "" if number == 1 else f" ({number})"
+        names = [fitted_name(stem, suffix, tag) for suffix in suffixes]
+        if not any(exists(folder / name) for name in names):
+            return names
         number += 1
 
 
 def _free_name(folder: Path, name: str) -> str:
     """Return ``name`` or ``NAME (2).xlsx``, ... : the first not taken in folder."""
     path = Path(name)
-    return f"{_free_stem(folder, path.stem, [path.suffix])}{path.suffix}"
+    return _free_names(folder, path.stem, [path.suffix])[0]
+
+
+def _own_folder(folder: Path) -> None:
+    """Make one of crunch-xl's folders in DIR, refusing one that is a link to elsewhere.
+
+    Raises OSError when it cannot be made, or is not a real folder inside DIR (a symbolic
+    link would put workbooks somewhere nobody watches).
+    """
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    if folder.is_symlink():
+        raise OSError(
+            errno.EEXIST, "it is a symbolic link; crunch-xl keeps workbooks only inside DIR"
+        )
+    if not folder.is_dir():
+        raise OSError(errno.ENOTDIR, "it is a file, not a folder")
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Return whether the entry is a regular file, or a link to one (False if it cannot tell)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _link(target: str, link: Path) -> None:
+    """Replace ``link`` with a symbolic link to ``target``, in one step."""
+    temporary = link.with_name(f".{uuid.uuid4().hex[:8]}.link")
+    os.symlink(target, temporary)
+    try:
+        os.replace(temporary, link)
+    except OSError:
+        temporary.unlink()
+        raise
+
+
+def _copy_file(source: Path, copy: Path) -> None:
+    """Copy the claimed workbook to its working copy.
+
+    Raises _Unreadable when the source cannot be read (the workbook's fault, or its
+    permissions), OSError when the copy cannot be written (the disk's).
+    """
+    try:
+        descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _BINARY)
+    except OSError as error:
+        raise _Unreadable(error.strerror or str(error)) from error
+    with open(descriptor, "rb") as reading:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _Unreadable("it is not a file but a pipe, a device or a folder")
+        copy.parent.mkdir(exist_ok=True)
+        with open(copy, "wb") as writing:
+            while True:
+                try:
+                    chunk = reading.read(_CHUNK)
+                except OSError as error:
+                    raise _Unreadable(error.strerror or str(error)) from error
+                if not chunk:
+                    return
+                writing.write(chunk)
+
+
+def _fault(error: Exception) -> str:
+    """Return the reason given for a workbook that crunch-xl itself failed on."""
+    return (
+        f"crunch-xl ran into an unexpected problem ({_described(error)}). This is a fault in "
+        "crunch-xl rather than in your workbook; please report it with this file."
+    )
+
+
+def _described(error: BaseException) -> str:
+    """Return an error in words for a log line: the system's words for an OS error."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, WorkbookError | _NotYet | _Unreadable) or not str(error):
+        cause = error.__cause__
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+    return shown(f"{type(error).__name__}: {error}")
 
 
 def _tally(report: Report) -> str:
@@ -844,9 +1148,9 @@ def _tally(report: Report) -> str:
 def _error_text(dropped: str, kept: str, reason: str) -> str:
     """Return the words of NAME.error.txt: what went wrong, when, and what to do."""
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    kept_as = f" (kept here as {kept})" if kept != dropped else ""
+    kept_as = f" (kept here as {shown(kept)})" if kept != dropped else ""
     return (
-        f"crunch-xl could not plan {dropped}{kept_as}.\n"
+        f"crunch-xl could not plan {shown(dropped)}{kept_as}.\n"
         f"\n"
         f"Why: {reason}\n"
         f"\n"
@@ -856,17 +1160,6 @@ def _error_text(dropped: str, kept: str, reason: str) -> str:
         f"above (or open it in Excel and save it as an Excel Workbook, .xlsx), then drop it\n"
         f"into the watched folder again.\n"
     )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a text file through a temporary file that replaces it in one step."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.crunch-xl.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
 
 
 def _read_text(path: Path) -> str | None:

@@ -1,29 +1,32 @@
 """process_workbook(path, ...) -> Report: read every scenario, plan it, write the results safely.
 
 The user's workbook is never half-written: results go to a temporary file in the destination's
-folder, which then replaces the destination in one step. The result sheets are grafted into the
-user's own package (graft.py), every part of theirs copied as it was. When the workbook is open
-in Excel or LibreOffice (its lock file sits beside it), is read-only, or is saved as Strict Open
-XML, the original is left alone and the results go to ``NAME.results.xlsx`` beside it; so they
-do when replacing the original fails (Windows refuses to replace a workbook open in Excel).
-When the results cannot be written at all (disk full, folder not writable) nothing is changed
-and the error says why.
+folder, which then replaces the destination in one step (files.write_atomically). The result
+sheets are grafted into the user's own package (graft.py), every part of theirs copied as it
+was. When the workbook is open in Excel or LibreOffice (its lock file sits beside it), is
+read-only, or is saved as Strict Open XML, the original is left alone and the results go to
+``NAME.results.xlsx`` beside it; so they do when replacing the original fails (Windows refuses
+to replace a workbook open in Excel). When the results cannot be written at all (disk full,
+folder not writable) nothing is changed and the error says why. Results always describe the
+inputs they sit beside: a workbook saved again while it was being planned is planned again. A
+workbook given through a symbolic link is written through it: the file the link points to
+gets the results, and the link stays.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import hashlib
 import os
-import shutil
 import stat
-import uuid
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from crunch_xl import planner, reader, writer
 from crunch_xl.errors import CrunchError, InputError, WorkbookError
+from crunch_xl.files import NotReplaced, exists, fitted_name, name_fits, shown, write_atomically
 from crunch_xl.model import Report, Result, Scenario, Status
 from crunch_xl.package import inspect_package
 
@@ -32,6 +35,15 @@ Progress = Callable[[str, int, int], None]
 
 #: Suffixes crunch-xl reads and writes.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: Times a workbook is planned when it keeps being saved again while it is planned: a person
+#: saving twice more within one planning is rare; one saving without end should get an answer.
+PLAN_ATTEMPTS = 3
+#: Seconds to wait before reading a workbook again after it changed: a program that saves in
+#: place (rather than replacing the file) takes a moment, and must not be read half-way.
+SAVING_PAUSE = 0.5
+
+#: What identifies a workbook's contents: size, modification time and SHA-256 of its bytes.
+Fingerprint = tuple[int, int, bytes]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,34 +104,87 @@ def process_workbook(
 ) -> Report:
     """Return the report of planning a workbook and writing its results (in place or to output).
 
-    Raises WorkbookError when the workbook cannot be read, or the results cannot be written
-    anywhere; the original workbook is intact in every case.
+    The results always describe the workbook they are written from: when it is saved again
+    while it is being planned, it is planned again (at most PLAN_ATTEMPTS times in all).
+    Raises WorkbookError when the workbook cannot be read, keeps changing, disappears, or the
+    results cannot be written anywhere; the original workbook is intact in every case.
     """
     source = Path(source)
     if source.is_dir():
         raise WorkbookError(
-            f"{source.name} is a folder, not a workbook; give the workbooks in it "
-            f"(or use: crunch-xl watch {source} --once)."
+            f"{shown(source.name)} is a folder, not a workbook; give the workbooks in it "
+            f"(or use: crunch-xl watch {shown(str(source))} --once)."
         )
     if source.suffix.lower() not in WORKBOOK_SUFFIXES:
         raise WorkbookError(
-            f"{source.name}: crunch-xl reads Excel workbooks (.xlsx or .xlsm); "
+            f"{shown(source.name)}: crunch-xl reads Excel workbooks (.xlsx or .xlsm); "
             "save it from Excel in that format."
         )
     if not source.is_file():
-        raise WorkbookError(f"{source}: no such workbook.")
-    report = plan_workbook(source, settings, progress)
+        raise WorkbookError(f"{shown(str(source))}: no such workbook.")
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        if attempt > 1:
+            time.sleep(SAVING_PAUSE)
+        seen = _fingerprint(source)
+        try:
+            report = plan_workbook(source, settings, progress)
+            if attempt > 1:
+                report.notes.append(
+                    f"{shown(source.name)} was saved again while it was being planned; the "
+                    "results are for the workbook as it was last saved."
+                )
+            return save_report(source, report, output, unchanged=seen)
+        except _Changed:
+            continue
+        except WorkbookError:
+            # Read half-saved by a program that writes in place? Then read it again.
+            now = _fingerprint(source)
+            if now is not None and now == seen and _just_written(now):
+                time.sleep(SAVING_PAUSE)  # the program may be between two of its writes
+                now = _fingerprint(source)
+            if now is None:
+                raise _gone(source) from None
+            if now == seen:
+                raise
+    raise WorkbookError(
+        f"{shown(source.name)} kept changing while it was being planned (saved again "
+        f"{PLAN_ATTEMPTS} times); no results were written. Run crunch-xl again once it is "
+        "saved."
+    )
+
+
+def save_report(
+    source: Path,
+    report: Report,
+    output: Path | None = None,
+    *,
+    unchanged: Fingerprint | None = None,
+) -> Report:
+    """Return the report after writing its results (into source, or to output); see module.
+
+    ``unchanged``: the source's fingerprint when it was read; the results are not written
+    when the source differs from it by then. Raises NotWritten when the results cannot be
+    written (the disk, the folder: worth trying again later), WorkbookError when the source
+    disappeared or cannot be read to write them; the original workbook is intact in every case.
+    """
     destination = Path(output) if output is not None else source
     in_place = destination.resolve() == source.resolve()
-    if in_place:
-        reason = _why_not_in_place(source, report)
-        if reason:
-            destination = beside(source)
-            in_place = False
-            report.notes.append(f"{reason} The results were written to {destination.name}.")
+    reason = _why_not_in_place(source, report) if in_place else ""
+    if reason:
+        destination = beside(source)
+        in_place = False
+        report.notes.append(f"{reason} The results were written to {shown(destination.name)}.")
     report.output = destination
+
+    def check() -> None:
+        now = _fingerprint(source)
+        if now is None:
+            raise _gone(source)
+        if unchanged is not None and now != unchanged:
+            raise _Changed(f"{shown(source.name)} changed while it was being planned.")
+
     try:
-        save_atomically(source, report, destination)
+        save_atomically(source, report, destination, before_replace=check)
     except _NotReplaced:
         # Only replacing failed: the folder takes new files, so the results can go beside.
         # A failure to write at all (disk full, read-only folder) would only fail again.
@@ -129,63 +194,94 @@ def process_workbook(
         destination = beside(source)
         report.output = destination
         report.notes.append(
-            f"{source.name} could not be replaced (is it open in another program?). "
-            f"The results were written to {destination.name}."
+            f"{shown(source.name)} could not be replaced (is it open in another program?). "
+            f"The results were written to {shown(destination.name)}."
         )
-        save_atomically(source, report, destination)
+        save_atomically(source, report, destination, before_replace=check)
+    except NotWritten as error:
+        if not reason:
+            raise
+        # Say why the original was not written, not only that a file never asked for failed.
+        raise NotWritten(
+            f"{reason} The results could not be written beside it either "
+            f"({shown(destination.name)}: {_why(error)}). Nothing was changed; "
+            "use --output to write them elsewhere."
+        ) from error
     return report
 
 
 def beside(source: Path) -> Path:
     """Return where results go when the original is not written: NAME.results.xlsx (or .xlsm)."""
     suffix = source.suffix.lower() if source.suffix.lower() in WORKBOOK_SUFFIXES else ".xlsx"
-    return source.with_name(f"{source.stem}.results{suffix}")
+    return source.with_name(fitted_name(source.stem, f".results{suffix}"))
 
 
 def lock_file(workbook: Path) -> Path | None:
-    """Return the lock file Excel or LibreOffice keeps beside an open workbook, if any."""
-    name = workbook.name
-    for candidate in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
-        path = workbook.with_name(candidate)
-        if path.exists():
-            return path
+    """Return the lock file Excel or LibreOffice keeps beside an open workbook, if any.
+
+    A workbook opened through a symbolic link has its lock file beside the link or beside
+    the file it points to, depending on the program: both are looked for.
+    """
+    places = [workbook]
+    if workbook.is_symlink():
+        places.append(Path(os.path.realpath(workbook)))
+    for place in places:
+        name = place.name
+        # Excel's owner file drops the first two characters of a long name.
+        for candidate in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
+            path = place.with_name(candidate)
+            if name_fits(candidate) and exists(path):
+                return path
     return None
 
 
-class _NotReplaced(WorkbookError):
+class NotWritten(WorkbookError):
+    """The results could not be written (disk full, folder not writable); nothing changed."""
+
+
+class _NotReplaced(NotWritten):
     """The results were written to a temporary file, but it could not replace the destination."""
 
 
-def save_atomically(source: Path, report: Report, destination: Path) -> None:
+class _Changed(WorkbookError):
+    """The workbook changed between being read and its results replacing it."""
+
+
+def save_atomically(
+    source: Path,
+    report: Report,
+    destination: Path,
+    *,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
     """Write the results to destination through a temporary file that replaces it in one step.
 
-    Raises WorkbookError, the destination untouched, when the results cannot be written (the
+    ``before_replace`` may raise to leave the destination alone (see files.write_atomically).
+    Raises NotWritten, the destination untouched, when the results cannot be written (the
     message names the destination, never the temporary file) or cannot replace it.
     """
-    temporary = destination.with_name(_temporary_name(destination))
+
+    # The file's name goes into the summary sheet, where bytes that are not text (a name
+    # from another system) would make XML that no spreadsheet program opens.
+    readable = dataclasses.replace(report, file=Path(shown(str(report.file))))
+
+    def write(temporary: Path) -> None:
+        writer.write_results(source, readable, temporary)
+
     try:
-        try:
-            writer.write_results(source, report, temporary)
-            with open(temporary, "rb+") as handle:
-                os.fsync(handle.fileno())
-            _keep_permissions(destination, temporary)
-        except CrunchError as error:
-            if not isinstance(error.__cause__, OSError):
-                raise
-            # The writer names the temporary file; the user knows only the destination.
-            raise _not_written(source, destination, error.__cause__) from error.__cause__
-        except OSError as error:
-            raise _not_written(source, destination, error) from error
-        try:
-            os.replace(temporary, destination)
-        except OSError as error:
-            raise _NotReplaced(
-                f"{destination.name} could not be replaced ({error.strerror or error}); "
-                f"{source.name} was not changed."
-            ) from error
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+        write_atomically(destination, write, before_replace=before_replace)
+    except NotReplaced as error:
+        raise _NotReplaced(
+            f"{shown(destination.name)} could not be replaced ({_why(error)}); "
+            f"{shown(source.name)} was not changed."
+        ) from error.__cause__
+    except CrunchError as error:
+        if not isinstance(error.__cause__, OSError):
+            raise
+        # The writer names the temporary file; the user knows only the destination.
+        raise _not_written(source, destination, error.__cause__) from error.__cause__
+    except OSError as error:
+        raise _not_written(source, destination, error) from error
 
 
 def exit_status(reports: list[Report]) -> int:
@@ -193,27 +289,48 @@ def exit_status(reports: list[Report]) -> int:
     return 0 if reports and all(r.all_solved for r in reports) else 1
 
 
-def _temporary_name(destination: Path) -> str:
-    """Return a hidden, unique name for the file the results are written to first."""
-    # Cut long names: the temporary name must fit the 255-byte limit the destination's does.
-    name = destination.name if len(destination.name) <= 50 else destination.name[:50]
-    return f".{name}.{uuid.uuid4().hex[:8]}.crunch-xl.tmp"
-
-
 def _not_written(source: Path, destination: Path, error: OSError) -> WorkbookError:
     """Return the error for results that could not be written (nothing was changed)."""
-    return WorkbookError(
-        f"{destination.name}: the results could not be written ({error.strerror or error}); "
-        f"{source.name} was not changed."
+    if not os.path.exists(source):
+        return _gone(source)
+    return NotWritten(
+        f"{shown(destination.name)}: the results could not be written ({_why(error)}); "
+        f"{shown(source.name)} was not changed."
     )
 
 
-def _keep_permissions(destination: Path, temporary: Path) -> None:
-    """Give the temporary file the destination's permissions, so replacing keeps them."""
-    # A shared folder's workbook may be group-writable; a new file gets the umask's mode.
-    if destination.exists():
-        with contextlib.suppress(OSError):
-            shutil.copymode(destination, temporary)
+def _gone(source: Path) -> WorkbookError:
+    """Return the error for a workbook that disappeared while it was being planned."""
+    return WorkbookError(
+        f"{shown(source.name)} was deleted or moved while it was being planned; "
+        "no results were written."
+    )
+
+
+def _why(error: BaseException) -> str:
+    """Return the system's words for an OS error (or what caused a crunch-xl error)."""
+    cause = error if isinstance(error, OSError) else error.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(error)
+
+
+def _just_written(fingerprint: Fingerprint) -> bool:
+    """Return whether the file was modified within the last SAVING_PAUSE seconds."""
+    return time.time_ns() - fingerprint[1] < SAVING_PAUSE * 1e9
+
+
+def _fingerprint(path: Path) -> Fingerprint | None:
+    """Return what identifies the file's contents now (None: it is not there any more)."""
+    try:
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            digest = hashlib.file_digest(handle, "sha256").digest()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        raise WorkbookError(f"{shown(path.name)} cannot be read: {_why(error)}.") from error
+    return status.st_size, status.st_mtime_ns, digest
 
 
 def _is_read_only(path: Path) -> bool:
@@ -228,14 +345,15 @@ def _is_read_only(path: Path) -> bool:
 
 def _why_not_in_place(source: Path, report: Report) -> str:
     """Return why results must not be written into the original ("" when they may)."""
+    name = shown(source.name)
     lock = lock_file(source)
     if lock is not None:
-        return f"{source.name} is open in a spreadsheet program ({lock.name} is beside it)."
+        return f"{name} is open in a spreadsheet program ({shown(lock.name)} is beside it)."
     if _is_read_only(source):
-        return f"{source.name} is read-only, so it was left untouched."
+        return f"{name} is read-only, so it was left untouched."
     if inspect_package(source).strict:
         return (
-            f"{source.name} is saved as Strict Open XML, which crunch-xl does not write into; "
+            f"{name} is saved as Strict Open XML, which crunch-xl does not write into; "
             "the original was left untouched and the result sheets were written on their own."
         )
     return ""

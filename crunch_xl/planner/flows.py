@@ -240,20 +240,24 @@ def partly_fits(
     sizes: Mapping[Kind, tuple[int, int]],
     minimum: int,
     classes_left: tuple[int, int],
+    composites_left: int | None = None,
 ) -> bool:
     """Return whether some structure that runs the chosen kinds' classes and, from the later
     kinds, between classes_left[0] and classes_left[1] classes more (each kind at most its
-    own most) could place every child: a relaxation, exact for the chosen kinds.
+    own most, composites at most composites_left) could place every child: a relaxation,
+    exact for the chosen kinds.
 
     The later kinds' classes are not fixed: together they take what one of their classes can
-    hold at least and at most, times the classes left.
+    hold at least and at most, times the classes left; the later composites at most what
+    composites_left of their classes hold.
     """
     labels = list(children)
     grade_node = {label: 2 + i for i, label in enumerate(labels)}
     kinds = [kind for kind, _ in chosen] + [kind for kind, _ in later]
     kind_node = {kind: 2 + len(labels) + i for i, kind in enumerate(kinds)}
     rest = 2 + len(labels) + len(kinds)
-    network = _Network(rest + 1)
+    mixed = rest + 1
+    network = _Network(mixed + 1)
     for label, count in children.items():
         network.arc(_SOURCE, grade_node[label], count, count)
     for kind, classes in chosen:
@@ -267,8 +271,13 @@ def partly_fits(
         smallest = min(sizes[kind][0] for kind, _ in later)
         largest = max(sizes[kind][1] for kind, _ in later)
         network.arc(rest, _SINK, smallest * fewest, largest * most)
+        composites = [(kind, n) for kind, n in later if len(kind) > 1]
+        if composites and composites_left is not None:
+            widest = max(sizes[kind][1] for kind, _ in composites)
+            network.arc(mixed, rest, 0, widest * composites_left)
         for kind, classes in later:
-            network.arc(kind_node[kind], rest, 0, sizes[kind][1] * classes)
+            into = mixed if len(kind) > 1 and composites_left is not None else rest
+            network.arc(kind_node[kind], into, 0, sizes[kind][1] * classes)
             for label in kind:
                 network.arc(grade_node[label], kind_node[kind], 0, _UNLIMITED)
     elif fewest > 0:

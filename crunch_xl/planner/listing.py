@@ -16,6 +16,7 @@ returned in the order of the tie rule (School.tie_key).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from crunch_xl.model import Kind
@@ -32,6 +33,14 @@ NODES = 1_000
 
 class TooMany(Exception):
     """The listing would look at more partial choices than NODES."""
+
+
+def worth_searching(school: School) -> bool:
+    """Return whether the search can hope to finish within NODES: the ways to choose the
+    teachers' classes among the kinds (repeats allowed) are few enough, as in small
+    multi-age schools; past that the solver lists faster."""
+    kinds, classes = len(school.usable), school.teachers
+    return math.comb(kinds + classes - 1, classes) <= 50 * NODES
 
 
 def structures(school: School, caps: Caps, keeps: Callable[[Structure], bool]) -> list[Structure]:
@@ -66,7 +75,8 @@ def structures(school: School, caps: Caps, keeps: Callable[[Structure], bool]) -
         later = [(kind, ranges[kind][1]) for kind in kinds[index:]]
         left = (max(lowest - classes, fewest_after[index]), teachers - classes)
         running = [(kind, count) for kind, count in chosen if count > 0]
-        if not partly_fits(school.children, running, later, sizes, school.minimum, left):
+        budget = None if caps.composites is None else caps.composites - composites
+        if not partly_fits(school.children, running, later, sizes, school.minimum, left, budget):
             return
         if index == len(kinds):
             structure = school.structure(dict(chosen))

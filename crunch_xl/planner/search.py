@@ -35,7 +35,7 @@ import pulp
 
 from crunch_xl.planner.flows import Transport
 from crunch_xl.planner.formulation import Estimates, Objective, Question, Teachers, build
-from crunch_xl.planner.listing import TooMany, structures
+from crunch_xl.planner.listing import TooMany, structures, worth_searching
 from crunch_xl.planner.ranking import Caps, Measure
 from crunch_xl.planner.school import Allocation, Measures, School, Structure
 from crunch_xl.planner.solvers.base import Answer, Backend, Outcome
@@ -175,8 +175,6 @@ class Search:
             for structure in self._known:
                 if self.keeps(structure, question):
                     return structure
-        if fewest:
-            question = replace(question, objective=Objective.COMPOSITES)
         caps = question.caps
         if caps.range is None:
             return self._solve_question(question)
@@ -371,10 +369,11 @@ class Search:
         """Return every structure keeping the question (no exclusions), in tie order: by the
         listing search, or where it would look too long, by the solver, each structure
         found excluded from the next question."""
-        try:
-            return structures(self.school, bounds, lambda s: self.keeps(s, question))
-        except TooMany:
-            pass
+        if worth_searching(self.school):
+            try:
+                return structures(self.school, bounds, lambda s: self.keeps(s, question))
+            except TooMany:
+                pass
         found: list[Structure] = []
         while True:
             other = self.ask(replace(question, exclude=frozenset(found)))
