@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pulp
 
+from crunch_xl.model import Kind
 from crunch_xl.planner.flows import Transport
 from crunch_xl.planner.formulation import Estimates, Objective, Question, Teachers, build
 from crunch_xl.planner.listing import TooMany, structures, worth_searching
@@ -177,7 +178,7 @@ class Search:
                     return structure
         caps = question.caps
         if caps.range is None:
-            return self._solve_question(question)
+            return self._solve_question(question, first=not fewest)
         found: Structure | None = None
         for start in self._window_starts(caps):
             window = Caps(
@@ -246,13 +247,14 @@ class Search:
             if any(start * count <= total <= (start + caps.range) * count for count in counts)
         ]
 
-    def _solve_question(self, question: Question) -> Structure | None:
-        """Return the solver's answer to a question without a range cap."""
+    def _solve_question(self, question: Question, *, first: bool = False) -> Structure | None:
+        """Return the solver's answer to a question without a range cap (with first, any
+        structure within its caps; else the one that is best for its objective)."""
         model = build(self.school, question)
         if model is None:
             self._remember_impossible(question)
             return None
-        answer = self._solve(model.problem)
+        answer = self._solve(model.problem, first=first)
         if answer.outcome is Outcome.INFEASIBLE:
             self._remember_impossible(question)
             return None
@@ -265,7 +267,9 @@ class Search:
             self._known.append(structure)
         return structure
 
-    def _solve(self, problem: pulp.LpProblem) -> Answer:
+    def _solve(
+        self, problem: pulp.LpProblem, *, relaxed: bool = False, first: bool = False
+    ) -> Answer:
         """Return the solver's answer within what is left of the time limit."""
         remaining = self.deadline - time.perf_counter()
         if remaining <= 0:
@@ -274,7 +278,7 @@ class Search:
         if self.models is not None:
             self.models.mkdir(parents=True, exist_ok=True)
             problem.writeLP(str(self.models / f"{self.solves:03d}-{problem.name}.lp"))
-        return self.solver.solve(problem, remaining)
+        return self.solver.solve(problem, remaining, relaxed=relaxed, first=first)
 
     def _proven_impossible(self, question: Question) -> bool:
         return any(
@@ -367,19 +371,81 @@ class Search:
 
     def _list(self, bounds: Caps, question: Question) -> list[Structure]:
         """Return every structure keeping the question (no exclusions), in tie order: by the
-        listing search, or where it would look too long, by the solver, each structure
-        found excluded from the next question."""
+        listing search where the school is small, else by the solver, box by box."""
         if worth_searching(self.school):
             try:
                 return structures(self.school, bounds, lambda s: self.keeps(s, question))
             except TooMany:
                 pass
+        found: set[Structure] = set()
+        caps = question.caps
+        if caps.range is None:
+            windows = [caps]
+        else:
+            windows = [
+                Caps(
+                    composites=caps.composites,
+                    spare=caps.spare,
+                    largest=min(start + caps.range, caps.largest or start + caps.range),
+                    smallest=max(start, caps.smallest or start),
+                )
+                for start in self._window_starts(caps)
+            ]
+        for window in windows:
+            found.update(self._boxes(Question(window, cover=question.cover)))
+        return sorted((s for s in found if self.keeps(s, question)), key=self.school.tie_key)
+
+    def _boxes(self, question: Question) -> list[Structure]:
+        """Return every structure answering a question without a range cap, listed by the
+        solver box by box.
+
+        Each structure found splits what is left into boxes of class counts that do not
+        overlap and together miss only that structure (by the first kind, in a fixed order,
+        where another structure runs more classes, or fewer). A box is a plain question with
+        tighter bounds: the solver settles it far faster than the same question with every
+        structure found so far forbidden.
+        """
+        model = build(self.school, question)
+        if model is None:
+            return []
+        kinds = list(model.classes)
+        fixed = {kind: (var.lowBound or 0, var.upBound) for kind, var in model.classes.items()}
         found: list[Structure] = []
-        while True:
-            other = self.ask(replace(question, exclude=frozenset(found)))
-            if other is None:
-                return sorted(found, key=self.school.tie_key)
-            found.append(other)
+        boxes: list[dict[Kind, tuple[int, int]]] = [dict(fixed)]
+        while boxes:
+            box = boxes.pop()
+            if sum(low for low, _ in box.values()) > self.school.teachers:
+                continue
+            for kind, (low, high) in box.items():
+                model.classes[kind].lowBound, model.classes[kind].upBound = low, high
+            # Most boxes hold nothing, and their linear relaxation says so in a fraction
+            # of the time the whole question takes.
+            if self._solve(model.problem, relaxed=True).outcome is Outcome.INFEASIBLE:
+                continue
+            answer = self._solve(model.problem, first=True)
+            if answer.outcome is Outcome.INFEASIBLE:
+                continue
+            if answer.outcome is not Outcome.OPTIMAL:
+                raise OutOfTime
+            structure = model.structure(self.school, answer.values)
+            found.append(structure)
+            counts = dict(structure)
+            every = self.school.every_teacher
+            for index, kind in enumerate(kinds):
+                low, high = box[kind]
+                count = counts.get(kind, 0)
+                # Where the classes add up to the teachers, another structure runs more of
+                # some kind: the first such kind, the ones before it at most as many as
+                # here. Otherwise the first kind that differs, the ones before it the same.
+                before = {
+                    k: (lo, min(hi, counts.get(k, 0))) if every else (counts.get(k, 0),) * 2
+                    for k, (lo, hi) in ((k, box[k]) for k in kinds[:index])
+                }
+                if count < high:
+                    boxes.append({**box, **before, kind: (count + 1, high)})
+                if not every and count > low:
+                    boxes.append({**box, **before, kind: (low, count - 1)})
+        return found
 
     def _ranked(
         self, found: list[Structure], ranking: Sequence[Measure], caps: Caps, proven: bool

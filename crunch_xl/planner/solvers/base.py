@@ -48,6 +48,13 @@ class Backend(Protocol):
         """Return whether the solver can run here."""
         ...
 
-    def solve(self, problem: pulp.LpProblem, seconds: float) -> Answer:
-        """Return the answer to the model within about `seconds` (never raises for a model)."""
+    def solve(
+        self, problem: pulp.LpProblem, seconds: float, *, relaxed: bool = False, first: bool = False
+    ) -> Answer:
+        """Return the answer to the model within about `seconds` (never raises for a model).
+
+        relaxed: solve it with every variable continuous (its linear relaxation): INFEASIBLE
+        then proves the model itself has no solution; any other answer proves nothing.
+        first: any solution will do: the first found is OPTIMAL (the objective only guides).
+        """
         ...

@@ -39,7 +39,9 @@ class Cbc:
         path = Path(_program())
         return path.is_file() and os.access(path, os.X_OK)
 
-    def solve(self, problem: pulp.LpProblem, seconds: float) -> Answer:
+    def solve(
+        self, problem: pulp.LpProblem, seconds: float, *, relaxed: bool = False, first: bool = False
+    ) -> Answer:
         """Return the answer to the model within about `seconds`."""
         with tempfile.TemporaryDirectory(prefix="crunch-xl-") as folder:
             model = Path(folder, "model.mps")
@@ -50,9 +52,11 @@ class Cbc:
             arguments = [_program(), str(model)]
             if problem.sense == pulp.LpMaximize:
                 arguments.append("-max")
+            gap = ["-allow", "1e30"] if first else ["-allow", str(OBJECTIVE_GAP)]
             arguments += [
-                "-sec", f"{limit:.3f}", "-threads", "1", "-allow", str(OBJECTIVE_GAP),
-                "-timeMode", "elapsed", "-solve", "-printingOptions", "all",
+                "-sec", f"{limit:.3f}", "-threads", "1", *gap,
+                "-timeMode", "elapsed", "-initialSolve" if relaxed else "-solve",
+                "-printingOptions", "all",
                 "-solution", str(solution),
             ]  # fmt: skip
             if not _run(arguments, limit + _GRACE) or not solution.is_file():

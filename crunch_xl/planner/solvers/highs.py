@@ -16,6 +16,8 @@ import pulp
 from crunch_xl.planner.solvers.base import OBJECTIVE_GAP, Answer, Outcome
 
 _FIRST = threading.Lock()
+#: A gap so wide that the first solution found closes it.
+_ANY = 1e30
 _started = False
 
 
@@ -29,12 +31,21 @@ class Highs:
         """Return True: highspy is one of crunch-xl's dependencies."""
         return True
 
-    def solve(self, problem: pulp.LpProblem, seconds: float) -> Answer:
-        """Return the answer to the model within about `seconds`."""
-        solver = _new_solver()
+    def __init__(self) -> None:
+        self._kept = threading.local()
+
+    def solve(
+        self, problem: pulp.LpProblem, seconds: float, *, relaxed: bool = False, first: bool = False
+    ) -> Answer:
+        """Return the answer to the model within about `seconds`.
+
+        The same model asked again with only its variables' bounds changed (the planner does
+        so to list structures box by box) is not passed to HiGHS again: only the bounds are.
+        """
+        solver, names = self._model(problem)
         solver.setOptionValue("time_limit", max(float(seconds), 0.01))
-        solver.setOptionValue("mip_abs_gap", OBJECTIVE_GAP)
-        names = _pass_model(solver, problem)
+        solver.setOptionValue("solve_relaxation", relaxed)
+        solver.setOptionValue("mip_rel_gap", _ANY if first else 0.0)
         _run(solver)
         status = solver.getModelStatus()
         statuses = highspy.HighsModelStatus
@@ -47,6 +58,25 @@ class Highs:
         values = dict(zip(names, solver.getSolution().col_value, strict=True))
         outcome = Outcome.OPTIMAL if status == statuses.kOptimal else Outcome.FEASIBLE
         return Answer(outcome, values)
+
+    def _model(self, problem: pulp.LpProblem) -> tuple[highspy.Highs, list[str]]:
+        """Return a solver holding the model, and its column names (kept per thread)."""
+        kept = getattr(self._kept, "model", None)
+        variables = problem.variables()
+        objective = problem.objective or {}
+        terms = tuple((var.name, coefficient) for var, coefficient in objective.items())
+        shape = (len(variables), len(problem.constraints()), problem.sense, terms)
+        if kept is not None and kept[0] is problem and kept[1] == shape:
+            solver, names = kept[2], kept[3]
+            lower = [-highspy.kHighsInf if v.lowBound is None else v.lowBound for v in variables]
+            upper = [highspy.kHighsInf if v.upBound is None else v.upBound for v in variables]
+            solver.changeColsBounds(len(variables), list(range(len(variables))), lower, upper)
+            return solver, names
+        solver = _new_solver()
+        solver.setOptionValue("mip_abs_gap", OBJECTIVE_GAP)
+        names = _pass_model(solver, problem)
+        self._kept.model = (problem, shape, solver, names)
+        return solver, names
 
 
 #: Solvers running now, each with the event set when it has finished.
