@@ -11,13 +11,51 @@ from collections import Counter
 from crunch_xl.model import Option, Priority, Scenario
 
 
-def ranking_key(option: Option, priority: Priority) -> tuple[int, int, int]:
+def measures(scenario: Scenario, option: Option) -> dict[str, int]:
+    """Return the option's measures (SPEC section 1), worked out from its classes alone."""
+    sizes = [school_class.size for school_class in option.classes]
+    spare = min(
+        scenario.size_limits(school_class.kind)[1] - school_class.size
+        for school_class in option.classes
+    )
+    spread = 0
+    for grade in scenario.grades:
+        holding = [c.size for c in option.classes if grade.label in c.kind]
+        if holding:
+            spread = max(spread, max(holding) - min(holding))
+    return {
+        "composites": sum(len(c.kind) > 1 for c in option.classes),
+        "spare": spare,
+        "largest": max(sizes),
+        "range": max(sizes) - min(sizes),
+        "spread": spread,
+    }
+
+
+#: Each priority's ranking (SPEC section 1): measures most important first, "larger is better".
+RANKINGS: dict[Priority, tuple[tuple[str, bool], ...]] = {
+    Priority.FEWEST_COMPOSITES: (
+        ("composites", False),
+        ("spare", True),
+        ("spread", False),
+        ("largest", False),
+    ),
+    Priority.SMALLEST_CLASSES: (
+        ("spare", True),
+        ("composites", False),
+        ("spread", False),
+        ("largest", False),
+    ),
+    Priority.EVEN_CLASSES: (("range", False), ("composites", False), ("spread", False)),
+}
+
+
+def ranking_key(scenario: Scenario, option: Option) -> tuple[int, ...]:
     """Return the option's sort key under the scenario's priority (smaller is better)."""
-    if priority is Priority.SMALLEST_CLASSES:
-        return option.largest, option.composites, option.spread
-    if priority is Priority.EVEN_CLASSES:
-        return option.range, option.composites, option.spread
-    return option.composites, option.largest, option.spread
+    values = measures(scenario, option)
+    return tuple(
+        -values[name] if larger else values[name] for name, larger in RANKINGS[scenario.priority]
+    )
 
 
 def rule_breaks(scenario: Scenario, option: Option) -> list[str]:

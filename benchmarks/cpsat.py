@@ -25,24 +25,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from benchmarks.checks import RANKINGS
 from crunch_xl.model import Kind, Priority, Scenario
-
-#: The measures of each ranking, most important first, with "larger is better" marked.
-RANKINGS: dict[Priority, tuple[tuple[str, bool], ...]] = {
-    Priority.FEWEST_COMPOSITES: (
-        ("composites", False),
-        ("spare", True),
-        ("spread", False),
-        ("largest", False),
-    ),
-    Priority.SMALLEST_CLASSES: (
-        ("spare", True),
-        ("composites", False),
-        ("spread", False),
-        ("largest", False),
-    ),
-    Priority.EVEN_CLASSES: (("range", False), ("composites", False), ("spread", False)),
-}
 
 
 @dataclass
