@@ -21,7 +21,7 @@ import pytest
 from disks import leave_free, read_only, small_disk
 from openpyxl import load_workbook
 from processes import command, start, wait_for_children
-from test_watch import K12
+from schools import hard_school
 from workbooks import make_workbook
 
 from crunch_xl.cli import main
@@ -36,8 +36,9 @@ SMALL = {
     "composites": [("K/1",)],
     "alternatives": 1,
 }
-#: Planning this takes CBC seconds: long enough for another program to save meanwhile.
-SLOW = replace(K12, name="Whole school")
+#: A K-12 school at its fewest teachers: planning it takes CBC about two seconds, long
+#: enough for another program to save the workbook meanwhile (autosaves come every 0.5 s).
+SLOW = replace(hard_school(), name="Whole school", alternatives=1)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
