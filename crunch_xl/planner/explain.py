@@ -21,6 +21,7 @@ small to fill one class of their own.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -398,26 +399,40 @@ class _Questions:
 
     def feasible(self, scenario: Scenario) -> bool:
         """Return whether some allocation obeys every rule of this scenario."""
-        # Name, alternatives and priority never change whether a plan exists.
-        key = replace(scenario, name="", alternatives=1, priority=Priority.FEWEST_COMPOSITES)
+        key = _key(scenario)
         if key not in self.known:
             now = time.perf_counter()
             if now >= self.search_end:
                 raise _OutOfTime
             seconds = min(_FEASIBILITY_SECONDS, max(1.0, self.end - now))
             try:
-                found = self.search(key, seconds).exists()
+                found = self.search(key, seconds).exists(fewest=False)
             except OutOfTime:
                 raise _OutOfTime from None
             self.known[key] = found is not None
-            if found is not None:
-                self.composites[key] = sum(n for kind, n in found if len(kind) > 1)
         return self.known[key]
 
     def fewest_composites(self, scenario: Scenario) -> int | None:
-        """Return the fewest composites of any plan of a scenario found to work."""
-        key = replace(scenario, name="", alternatives=1, priority=Priority.FEWEST_COMPOSITES)
-        return self.composites.get(key)
+        """Return the fewest composites of any plan of a scenario known to work (None: not
+        worked out within the time limit)."""
+        key = _key(scenario)
+        if key not in self.composites:
+            seconds = self.end - time.perf_counter()
+            if seconds <= 0:
+                return None
+            try:
+                found = self.search(key, seconds).exists()
+            except OutOfTime:
+                return None
+            assert found is not None, "the scenario was found to work"
+            self.composites[key] = sum(n for kind, n in found if len(kind) > 1)
+        return self.composites[key]
+
+
+def _key(scenario: Scenario) -> Scenario:
+    """Return the scenario as far as whether a plan exists goes: its name, alternatives and
+    priority never change that."""
+    return replace(scenario, name="", alternatives=1, priority=Priority.FEWEST_COMPOSITES)
 
 
 def _smallest_step(works: Callable[[int], bool], most: int) -> int | None:
@@ -455,6 +470,15 @@ class _Change:
     scenario: Scenario
     size: int
     text: str
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """One grade's or composite's class size, which a change moves by a step of 1 to most."""
+
+    most: int
+    #: The change by a given step.
+    change: Callable[[int], _Change]
 
 
 def _size_step(size: int) -> int:
@@ -708,13 +732,7 @@ class _Explainer:
                     continue
             except _OutOfTime:
                 return found
-            for grade in s.grades:
-                if grade.label in relevant:
-                    searches.append(partial(self._grade_changes, grade.label, field))
-            for composite in s.composites:
-                if relevant & set(composite.grades):
-                    kind = composite.grades
-                    searches.append(partial(self._composite_size_changes, kind, field))
+            searches.append(partial(self._least_steps, self._size_steps(field, relevant)))
         searches.append(partial(self._minimum_change, relevant))
         # The searches ask independent questions: two at once use both of a school computer's
         # usual two cores (the solver lets go of Python while it solves). Their answers are
@@ -831,57 +849,86 @@ class _Explainer:
                     s = _with_composite(s, kind, smallest=bottom)
         return s
 
-    def _grade_changes(self, label: str, field: Repair) -> list[_Change]:
+    def _size_steps(self, field: Repair, labels: set[str]) -> list[_Steps]:
+        """Return every grade's and composite's class size of the field a single change
+        could be to, in the order ties are shown (grades in teaching order, then composites)."""
         s = self.scenario
-        grade = s.grade(label)
+        raising = field is Repair.LARGEST_CLASS
+        found = []
+        for grade in s.grades:
+            if grade.label in labels:
+                label = grade.label
+                most = self._grade_raise(label) if raising else self._grade_lowering(label)
+                found.append(_Steps(most, partial(self._grade_change, label, field)))
+        for composite in s.composites:
+            kind = composite.grades
+            if labels & set(kind):
+                most = self._composite_raise(kind) if raising else self._composite_lowering(kind)
+                found.append(_Steps(most, partial(self._composite_size_change, kind, field)))
+        return found
+
+    def _least_steps(self, candidates: list[_Steps]) -> list[_Change]:
+        """Return the changes with the smallest steps that work, at most _PER_FIELD of them,
+        smallest first (ties in the candidates' order).
+
+        Best first: the candidate whose smallest possible step is lowest is asked next,
+        galloping (1, 2, 4, ...) until a step works, then bisecting; a candidate is taken once
+        its step is known exactly and none other can beat it. Candidates that cannot make the
+        shortlist are never settled.
+        """
+        # (lowest step still possible, candidate's place, highest step known to fail,
+        #  lowest step known to work or None)
+        queue: list[tuple[int, int, int, int | None]] = [
+            (1, place, 0, None) for place, c in enumerate(candidates) if c.most >= 1
+        ]
+        heapq.heapify(queue)
+        taken: list[_Change] = []
+        while queue and len(taken) < _PER_FIELD:
+            _, place, failed, works = heapq.heappop(queue)
+            candidate = candidates[place]
+            if works is not None and works == failed + 1:
+                taken.append(candidate.change(works))
+                continue
+            if works is None:
+                step = min(max(1, 2 * failed), candidate.most)
+            else:
+                step = (failed + works) // 2
+            if self.ask.feasible(candidate.change(step).scenario):
+                works = step
+            else:
+                failed = step
+                if works is None and failed >= candidate.most:
+                    continue  # no step this candidate may take works
+            heapq.heappush(queue, (failed + 1, place, failed, works))
+        return taken
+
+    def _grade_change(self, label: str, field: Repair, step: int) -> _Change:
+        """Return the change of one grade's largest (raised) or smallest (lowered) class."""
+        grade = self.scenario.grade(label)
         name = _grade(label)
         if field is Repair.LARGEST_CLASS:
-            step = _smallest_step(
-                lambda up: self.ask.feasible(_with_grade(s, label, largest=grade.largest + up)),
-                self._grade_raise(label),
-            )
-            if step is None:
-                return []
             value = grade.largest + step
             text = f"Raise {name}'s largest class from {grade.largest} to {value}"
-            changed = _with_grade(s, label, largest=value)
-            return [_Change(field, label, value, changed, step, text)]
-        step = _smallest_step(
-            lambda down: self.ask.feasible(_with_grade(s, label, smallest=grade.smallest - down)),
-            self._grade_lowering(label),
-        )
-        if step is None:
-            return []
-        value = grade.smallest - step
-        text = f"Lower {name}'s smallest class from {grade.smallest} to {value}"
-        changed = _with_grade(s, label, smallest=value)
-        return [_Change(field, label, value, changed, step, text)]
+            changed = _with_grade(self.scenario, label, largest=value)
+        else:
+            value = grade.smallest - step
+            text = f"Lower {name}'s smallest class from {grade.smallest} to {value}"
+            changed = _with_grade(self.scenario, label, smallest=value)
+        return _Change(field, label, value, changed, step, text)
 
-    def _composite_size_changes(self, kind: Kind, field: Repair) -> list[_Change]:
-        s = self.scenario
+    def _composite_size_change(self, kind: Kind, field: Repair, step: int) -> _Change:
+        """Return the change of one composite's largest (raised) or smallest (lowered) class."""
         name = "/".join(kind)
-        smallest, largest = s.size_limits(kind)
+        smallest, largest = self.scenario.size_limits(kind)
         if field is Repair.LARGEST_CLASS:
-            step = _smallest_step(
-                lambda up: self.ask.feasible(_with_composite(s, kind, largest=largest + up)),
-                self._composite_raise(kind),
-            )
-            if step is None:
-                return []
             value = largest + step
             text = f"Raise the {name} composite's largest class from {largest} to {value}"
-            changed = _with_composite(s, kind, largest=value)
-            return [_Change(field, name, value, changed, step, text)]
-        step = _smallest_step(
-            lambda down: self.ask.feasible(_with_composite(s, kind, smallest=smallest - down)),
-            self._composite_lowering(kind),
-        )
-        if step is None:
-            return []
-        value = smallest - step
-        text = f"Lower the {name} composite's smallest class from {smallest} to {value}"
-        changed = _with_composite(s, kind, smallest=value)
-        return [_Change(field, name, value, changed, step, text)]
+            changed = _with_composite(self.scenario, kind, largest=value)
+        else:
+            value = smallest - step
+            text = f"Lower the {name} composite's smallest class from {smallest} to {value}"
+            changed = _with_composite(self.scenario, kind, smallest=value)
+        return _Change(field, name, value, changed, step, text)
 
     def _minimum_change(self, relevant: set[str]) -> list[_Change]:
         s = self.scenario
@@ -914,6 +961,8 @@ class _Explainer:
                 name = "/".join(kind)
                 text = f"Allow a {name} composite class"
                 found.append(_Change(Repair.ALLOW_COMPOSITE, name, None, changed, 1, text))
+                if len(found) == _PER_FIELD:
+                    break  # the shortlist takes no more of them
         return found
 
 
@@ -947,14 +996,19 @@ def explain(
         message = work.reason()
     except _OutOfTime:
         message = None
-    # Every change was found by asking whether its scenario works: each is verified.
-    changes = sorted(
-        _shortlist(work.changes()),
-        key=lambda change: (
-            change.size,
-            questions.fewest_composites(change.scenario) or 0,
-            FIELDS.index(change.field),
-        ),
+    # Every change was found by asking whether its scenario works: each is verified. The
+    # fewest composites, which orders changes of one size and is shown with each, is worked
+    # out only for those that can be shown.
+    shortlist = _shortlist(work.changes())
+    shown = sorted(change.size for change in shortlist)[:MAX_SUGGESTIONS]
+    contenders = [change for change in shortlist if shown and change.size <= shown[-1]]
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        composites = list(
+            pool.map(lambda change: questions.fewest_composites(change.scenario), contenders)
+        )
+    ranked = sorted(
+        zip(contenders, composites, strict=True),
+        key=lambda pair: (pair[0].size, pair[1] or 0, FIELDS.index(pair[0].field)),
     )[:MAX_SUGGESTIONS]
     suggestions = [
         Suggestion(
@@ -962,9 +1016,9 @@ def explain(
             field=change.field,
             target=change.target,
             value=change.value,
-            composites=questions.fewest_composites(change.scenario),
+            composites=fewest,
         )
-        for change in changes
+        for change, fewest in ranked
     ]
     if message is None:
         message = "No plan obeys every rule at once, and no single simple reason was found; " + (

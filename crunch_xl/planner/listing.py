@@ -1,10 +1,14 @@
 """Every structure whose classes can keep some caps, listed without a solver.
 
 Once the solver has proven the best values of a ranking's head (the fewest composites, the
-most spare, the smallest range), the structures that reach them are few. Asking the solver
-for them one by one, each found structure forbidden, grows slower with every one forbidden;
-a search over class counts lists them faster, and proves the list complete by having looked
-everywhere.
+most spare, the smallest range), the structures that reach them are to be listed. A search
+over class counts lists them and proves the list complete by having looked everywhere; the
+solver lists them too, box by box (Search._boxes). Which is quicker depends on the school:
+the search on small multi-age schools, whose few teachers leave few choices but whose best
+structures are many; the solver on large schools, whose best structures are few. So the two
+take turns, each for as long as the other has had so far, and the first to finish gives the
+list (`first_to_finish`): both are exact, so the answer is the same whichever finishes, and
+the time is at most twice the quicker one's.
 
 The search fixes the classes of one kind after another, in reading order, and drops a partial
 choice as soon as it cannot work out: the classes left cannot make up the teachers or keep
@@ -16,8 +20,9 @@ returned in the order of the tie rule (School.tie_key).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator, Sequence
+from typing import TypeVar
 
 from crunch_xl.model import Kind
 from crunch_xl.planner.flows import partly_fits
@@ -25,27 +30,35 @@ from crunch_xl.planner.formulation import boxes
 from crunch_xl.planner.ranking import Caps
 from crunch_xl.planner.school import School, Structure
 
-#: Partial choices the search may look at before it gives up (TooMany): past this, asking the
-#: solver for the structures one by one is the quicker way to list them (each look is a
-#: small flow, about a tenth of a millisecond; each question to the solver tens of them).
-NODES = 1_000
+T = TypeVar("T")
+
+#: A listing in steps: it yields after each step and returns its list.
+Steps = Generator[None, None, T]
 
 
-class TooMany(Exception):
-    """The listing would look at more partial choices than NODES."""
+def first_to_finish(runs: Sequence[Steps[T]]) -> T:
+    """Return the answer of whichever run finishes first, each run taking a step in turn while
+    it has had no more time than the others; the others are then closed."""
+    spent = [0.0] * len(runs)
+    try:
+        while True:
+            turn = spent.index(min(spent))
+            started = time.perf_counter()
+            try:
+                next(runs[turn])
+            except StopIteration as done:
+                return done.value
+            spent[turn] += time.perf_counter() - started
+    finally:
+        for run in runs:
+            run.close()
 
 
-def worth_searching(school: School) -> bool:
-    """Return whether the search can hope to finish within NODES: the ways to choose the
-    teachers' classes among the kinds (repeats allowed) are few enough, as in small
-    multi-age schools; past that the solver lists faster."""
-    kinds, classes = len(school.usable), school.teachers
-    return math.comb(kinds + classes - 1, classes) <= 50 * NODES
-
-
-def structures(school: School, caps: Caps, keeps: Callable[[Structure], bool]) -> list[Structure]:
-    """Return every structure within the caps (spread and range aside) that `keeps` accepts,
-    in the order of the tie rule. Raises TooMany past NODES partial choices.
+def structures(
+    school: School, caps: Caps, keeps: Callable[[Structure], bool]
+) -> Steps[list[Structure]]:
+    """List every structure within the caps (spread and range aside) that `keeps` accepts,
+    in the order of the tie rule, one partial choice a step.
 
     `keeps` decides each complete structure (it checks the split exactly, and whatever the
     question adds: exclusions, estimates, a range).
@@ -65,13 +78,9 @@ def structures(school: School, caps: Caps, keeps: Callable[[Structure], bool]) -
         most_after[i] = most_after[i + 1] + ranges[kinds[i]][1]
     chosen: list[tuple[Kind, int]] = []
     found: list[Structure] = []
-    nodes = 0
 
-    def search(index: int, classes: int, composites: int) -> None:
-        nonlocal nodes
-        nodes += 1
-        if nodes > NODES:
-            raise TooMany
+    def search(index: int, classes: int, composites: int) -> Steps[None]:
+        yield
         later = [(kind, ranges[kind][1]) for kind in kinds[index:]]
         left = (max(lowest - classes, fewest_after[index]), teachers - classes)
         running = [(kind, count) for kind, count in chosen if count > 0]
@@ -95,10 +104,10 @@ def structures(school: School, caps: Caps, keeps: Callable[[Structure], bool]) -
             if caps.composites is not None and made > caps.composites:
                 continue
             chosen.append((kind, count))
-            search(index + 1, total, made)
+            yield from search(index + 1, total, made)
             chosen.pop()
 
-    search(0, 0, 0)
+    yield from search(0, 0, 0)
     return sorted(found, key=school.tie_key)
 
 

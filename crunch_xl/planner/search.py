@@ -36,7 +36,7 @@ import pulp
 from crunch_xl.model import Kind
 from crunch_xl.planner.flows import Transport
 from crunch_xl.planner.formulation import Estimates, Objective, Question, Teachers, build
-from crunch_xl.planner.listing import TooMany, structures, worth_searching
+from crunch_xl.planner.listing import Steps, first_to_finish, structures
 from crunch_xl.planner.ranking import Caps, Measure
 from crunch_xl.planner.school import Allocation, Measures, School, Structure
 from crunch_xl.planner.solvers.base import Answer, Backend, Outcome
@@ -200,9 +200,10 @@ class Search:
             self._remember_impossible(question)
         return found
 
-    def exists(self) -> Structure | None:
-        """Return a structure with the fewest composites of any allocation (None: there is
-        none), asked first as the fewest classes with at most one per teacher.
+    def exists(self, *, fewest: bool = True) -> Structure | None:
+        """Return a structure of some allocation (None: there is none); with fewest, one with
+        the fewest composites of any. Asked first as the fewest classes with at most one per
+        teacher.
 
         Where every teacher must be used and some allocation has exactly as many classes as
         teachers but none fewer, that question has the same answer, and the solver proves
@@ -212,14 +213,18 @@ class Search:
         """
         question = Question()
         if self.school.every_teacher:
-            fewest = Question(objective=Objective.FEWEST_CLASSES, teachers=Teachers.AT_MOST)
-            found = self._solve_question(fewest)
+            restated = Question(objective=Objective.FEWEST_CLASSES, teachers=Teachers.AT_MOST)
+            before = set(self._known)
+            found = self._solve_question(restated, first=not fewest)
             if found is None:
                 self._remember_impossible(question)
                 return None
             if sum(count for _, count in found) == self.school.teachers:
                 return found
-        return self.ask(question, fewest=True)
+            if found not in before:
+                # Fewer classes than teachers: no answer to the question as it is.
+                self._known.remove(found)
+        return self.ask(question, fewest=fewest)
 
     def _window_starts(self, caps: Caps) -> list[int]:
         """Return the smallest class sizes a window [a, a + range] holding every class can
@@ -370,14 +375,18 @@ class Search:
         return [s for s in self._levels[key] if s not in exclude and self.keeps(s, question)]
 
     def _list(self, bounds: Caps, question: Question) -> list[Structure]:
-        """Return every structure keeping the question (no exclusions), in tie order: by the
-        listing search where the school is small, else by the solver, box by box."""
-        if worth_searching(self.school):
-            try:
-                return structures(self.school, bounds, lambda s: self.keeps(s, question))
-            except TooMany:
-                pass
-        found: set[Structure] = set()
+        """Return every structure keeping the question (no exclusions), in tie order: listed
+        by the search over class counts and by the solver in turns (listing.py), the first
+        to finish giving the list. Where every model asked is written out, the solver lists
+        alone, so the same models are written on every run."""
+        by_solver = self._listed_by_solver(question)
+        if self.models is not None:
+            return first_to_finish([by_solver])
+        by_search = structures(self.school, bounds, lambda s: self.keeps(s, question))
+        return first_to_finish([by_search, by_solver])
+
+    def _listed_by_solver(self, question: Question) -> Steps[list[Structure]]:
+        """List every structure keeping the question, box by box, one solve a step."""
         caps = question.caps
         if caps.range is None:
             windows = [caps]
@@ -391,13 +400,14 @@ class Search:
                 )
                 for start in self._window_starts(caps)
             ]
+        found: set[Structure] = set()
         for window in windows:
-            found.update(self._boxes(Question(window, cover=question.cover)))
+            found.update((yield from self._boxes(Question(window, cover=question.cover))))
         return sorted((s for s in found if self.keeps(s, question)), key=self.school.tie_key)
 
-    def _boxes(self, question: Question) -> list[Structure]:
-        """Return every structure answering a question without a range cap, listed by the
-        solver box by box.
+    def _boxes(self, question: Question) -> Steps[list[Structure]]:
+        """List every structure answering a question without a range cap, box by box, one
+        solve a step.
 
         Each structure found splits what is left into boxes of class counts that do not
         overlap and together miss only that structure (by the first kind, in a fixed order,
@@ -420,8 +430,10 @@ class Search:
                 model.classes[kind].lowBound, model.classes[kind].upBound = low, high
             # Most boxes hold nothing, and their linear relaxation says so in a fraction
             # of the time the whole question takes.
+            yield
             if self._solve(model.problem, relaxed=True).outcome is Outcome.INFEASIBLE:
                 continue
+            yield
             answer = self._solve(model.problem, first=True)
             if answer.outcome is Outcome.INFEASIBLE:
                 continue
