@@ -640,3 +640,17 @@ def test_small_schools_obey_every_rule(s: Scenario) -> None:
     assert planner.is_feasible(s) == (result.status is Status.SOLVED)
     if result.status is Status.SOLVED:
         check_result(s, result)
+
+
+def test_how_an_option_differs_is_said_in_words() -> None:
+    from crunch_xl.model import SchoolClass
+    from crunch_xl.planner.reasons import differ
+
+    def school_class(kind: tuple[str, ...], size: int) -> SchoolClass:
+        return SchoolClass("x", kind, {label: size // len(kind) for label in kind}, 30)
+
+    first = [school_class(("4",), 24), school_class(("5",), 24), school_class(("4",), 24)]
+    other = [school_class(("4", "5"), 24), school_class(("4", "5"), 24), school_class(("5",), 24)]
+    assert differ(other, first) == "2 4/5 classes more; Grade 4 loses 2 classes"
+    one = [school_class(("4", "5"), 24), school_class(("4",), 24), school_class(("5",), 24)]
+    assert differ(one, first) == "a 4/5 class more; Grade 4 loses 1 class"

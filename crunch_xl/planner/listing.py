@@ -76,6 +76,45 @@ def structures(
     for i in range(len(kinds) - 1, -1, -1):
         fewest_after[i] = fewest_after[i + 1] + ranges[kinds[i]][0]
         most_after[i] = most_after[i + 1] + ranges[kinds[i]][1]
+    # What one class of each kind can hold of each of its grades, at least and at most: a
+    # grade outside what its chosen classes hold, plus what the later ones could, is dropped
+    # without a flow.
+    minimum = school.minimum
+    share = {
+        kind: (
+            (sizes[kind][0], sizes[kind][1])
+            if len(kind) == 1
+            else (minimum, sizes[kind][1] - minimum * (len(kind) - 1))
+        )
+        for kind in kinds
+    }
+    later_most: list[dict[str, int]] = [{} for _ in range(len(kinds) + 1)]
+    for i in range(len(kinds) - 1, -1, -1):
+        later_most[i] = dict(later_most[i + 1])
+        for label in kinds[i]:
+            later_most[i][label] = (
+                later_most[i].get(label, 0) + share[kinds[i]][1] * ranges[kinds[i]][1]
+            )
+    held = {label: [0, 0] for label in school.children}
+
+    def holds(kind: Kind, index: int) -> bool:
+        """Return whether each grade of the kind can still have all its children placed."""
+        return all(
+            held[label][0]
+            <= school.children[label]
+            <= held[label][1] + later_most[index].get(label, 0)
+            for label in kind
+        )
+
+    widest_after = [0] * (len(kinds) + 1)
+    for i in range(len(kinds) - 1, -1, -1):
+        widest_after[i] = max(widest_after[i + 1], sizes[kinds[i]][1])
+
+    def room(index: int, classes: int) -> bool:
+        """Return whether the classes left can hold the children the chosen ones cannot."""
+        over = sum(max(0, school.children[label] - held[label][1]) for label in held)
+        return over <= (teachers - classes) * widest_after[index]
+
     chosen: list[tuple[Kind, int]] = []
     found: list[Structure] = []
 
@@ -103,9 +142,17 @@ def structures(
             made = composites + (count if len(kind) > 1 else 0)
             if caps.composites is not None and made > caps.composites:
                 continue
-            chosen.append((kind, count))
-            yield from search(index + 1, total, made)
-            chosen.pop()
+            least, most = share[kind]
+            for label in kind:
+                held[label][0] += least * count
+                held[label][1] += most * count
+            if holds(kind, index + 1) and room(index + 1, total):
+                chosen.append((kind, count))
+                yield from search(index + 1, total, made)
+                chosen.pop()
+            for label in kind:
+                held[label][0] -= least * count
+                held[label][1] -= most * count
 
     yield from search(0, 0, 0)
     return sorted(found, key=school.tie_key)

@@ -72,11 +72,11 @@ def differ(classes: list[SchoolClass], first: list[SchoolClass]) -> str:
     if len(new_composites) == 1 and len(old_composites) == 1:
         parts.append(f"a {_name(new_composites[0])} class instead of a {_name(old_composites[0])}")
     else:
-        parts += [f"{_more(mine[k] - theirs[k], _name(k))} class more" for k in new_composites]
+        parts += [f"{_some(mine[k] - theirs[k], _name(k))} more" for k in new_composites]
         parts += [
             f"no {_name(k)} class"
             if mine[k] == 0
-            else f"{_more(theirs[k] - mine[k], _name(k))} class fewer"
+            else f"{_some(theirs[k] - mine[k], _name(k))} fewer"
             for k in old_composites
         ]
     for kind in sorted(set(added) | set(dropped), key=order):
@@ -95,8 +95,9 @@ def differ(classes: list[SchoolClass], first: list[SchoolClass]) -> str:
     return "; ".join(parts)
 
 
-def _more(number: int, name: str) -> str:
-    return f"a {name}" if number == 1 else f"{number} {name}"
+def _some(number: int, name: str) -> str:
+    """Return ``a 4/5 class`` or ``2 4/5 classes``."""
+    return f"a {name} class" if number == 1 else f"{number} {name} classes"
 
 
 def _name(kind: Kind) -> str:

@@ -371,7 +371,17 @@ class Search:
             )
         key = (caps, cover)
         if key not in self._levels:
-            self._levels[key] = self._list(bounds, Question(caps, cover=cover))
+            # A level listed for looser caps holds every structure of this one.
+            looser = [
+                listed
+                for (other, covered), listed in self._levels.items()
+                if covered == cover and caps.at_least_as_tight(other)
+            ]
+            if looser:
+                within = Question(caps, cover=cover)
+                self._levels[key] = [s for s in min(looser, key=len) if self.keeps(s, within)]
+            else:
+                self._levels[key] = self._list(bounds, Question(caps, cover=cover))
         return [s for s in self._levels[key] if s not in exclude and self.keeps(s, question)]
 
     def _list(self, bounds: Caps, question: Question) -> list[Structure]:
