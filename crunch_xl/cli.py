@@ -38,13 +38,13 @@ from rich.table import Table
 
 from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
+from crunch_xl.excel.template import write_template
+from crunch_xl.excel.writer import report_json, verdict
 from crunch_xl.files import shown, write_atomically
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
-from crunch_xl.template import write_template
 from crunch_xl.watch import DEFAULT_WORKERS, watch_folder
 from crunch_xl.workbook import Settings, exit_status, process_workbook
-from crunch_xl.writer import report_json, verdict
 
 EXIT_BAD_COMMAND = 2
 EXIT_FILE_ERROR = 3

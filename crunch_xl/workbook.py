@@ -24,11 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from crunch_xl import planner, reader, writer
+from crunch_xl import planner
 from crunch_xl.errors import CrunchError, InputError, WorkbookError
+from crunch_xl.excel import reader, writer
+from crunch_xl.excel.package import inspect_package
 from crunch_xl.files import NotReplaced, exists, fitted_name, name_fits, shown, write_atomically
 from crunch_xl.model import Report, Result, Scenario, Status
-from crunch_xl.package import inspect_package
 
 #: Called before each scenario is planned: (sheet name, index from 0, number of scenarios).
 Progress = Callable[[str, int, int], None]

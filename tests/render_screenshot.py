@@ -3,7 +3,7 @@
     python tests/render_screenshot.py docs/result-sheet.png ["20 teachers"]
 
 It plans samples/lakeside-primary.xlsx with the real planner (and explains the impossible
-scenario), writes the results with crunch_xl.writer, converts the workbook to PDF with
+scenario), writes the results with crunch_xl.excel.writer, converts the workbook to PDF with
 `soffice --headless` and renders the first page of the named scenario's result sheet with
 `pdftoppm -png -r 80`. tests/test_libreoffice.py uses the same functions.
 """
@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 from crunch_xl.errors import InputError
+from crunch_xl.excel.reader import read_workbook
+from crunch_xl.excel.writer import write_results
 from crunch_xl.model import Report, Result, Status
 from crunch_xl.planner import plan
-from crunch_xl.reader import read_workbook
-from crunch_xl.writer import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "lakeside-primary.xlsx"

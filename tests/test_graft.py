@@ -23,12 +23,12 @@ from openpyxl import Workbook
 from test_writer import full_report
 from workbooks import make_workbook, write_scenario_sheet
 
-from crunch_xl.graft import graft
+from crunch_xl.excel.graft import graft
+from crunch_xl.excel.package import open_package
+from crunch_xl.excel.reader import read_workbook
+from crunch_xl.excel.writer import SUMMARY_SHEET_NAME, build_results, write_results
 from crunch_xl.model import RESULT_SHEET_MARK
-from crunch_xl.package import open_package
-from crunch_xl.reader import read_workbook
 from crunch_xl.workbook import Settings, process_workbook
-from crunch_xl.writer import SUMMARY_SHEET_NAME, build_results, write_results
 
 #: The parts a graft changes: the workbook part, its relationships, content types, styles.
 GRAFTED = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}

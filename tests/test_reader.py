@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from workbooks import make_workbook, scenario_sheet, write_scenario_sheet
 
 from crunch_xl.errors import InputError, WorkbookError
+from crunch_xl.excel.reader import UNCALCULATED, WorkbookInput, read_workbook
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Composite,
@@ -29,7 +30,6 @@ from crunch_xl.model import (
     Priority,
     Scenario,
 )
-from crunch_xl.reader import UNCALCULATED, WorkbookInput, read_workbook
 
 BASE: dict[str, Any] = {
     "teachers": 5,

@@ -34,10 +34,11 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from workbooks import make_workbook
 
-from crunch_xl import workbook, writer
+from crunch_xl import workbook
 from crunch_xl.cli import main
 from crunch_xl.errors import cell_ref
-from crunch_xl.package import open_package
+from crunch_xl.excel import writer
+from crunch_xl.excel.package import open_package
 from crunch_xl.workbook import Settings, process_workbook
 
 SMALL: dict[str, Any] = {
@@ -439,7 +440,7 @@ def test_a_hard_crash_mid_write_leaves_the_original(school: Path) -> None:
     script = textwrap.dedent(
         """
         import os, sys
-        from crunch_xl import writer
+        from crunch_xl.excel import writer
         from crunch_xl.cli import main
         real = writer.write_results
         def crash(source, report, destination):

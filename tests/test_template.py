@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 from workbooks import TEMPLATE
 from xlsx_compare import first_difference
 
-from crunch_xl import template
+from crunch_xl.excel import template
+from crunch_xl.excel.reader import read_workbook
 from crunch_xl.model import Composite, Grade, Priority, Scenario, Status
 from crunch_xl.planner import plan
-from crunch_xl.reader import read_workbook
 
 
 @pytest.fixture(scope="module")

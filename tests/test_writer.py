@@ -1,4 +1,4 @@
-"""Tests for crunch_xl.writer: result sheets, summary, sheet names, JSON and golden workbooks.
+"""Tests for crunch_xl.excel.writer: result sheets, summary, sheet names, JSON and golden workbooks.
 
 Results are built by hand (deterministic); workbooks are real files in tmp_path, written with
 openpyxl and read back with openpyxl and pandas.
@@ -25,6 +25,17 @@ from openpyxl.workbook.defined_name import DefinedName
 from xlsx_compare import assert_same_content, first_difference
 
 from crunch_xl.errors import WorkbookError
+from crunch_xl.excel.writer import (
+    COMPOSITE_FILL,
+    MAX_SHEET_NAME,
+    SUMMARY_SHEET_NAME,
+    grade_order,
+    is_result_sheet,
+    report_json,
+    result_sheet_name,
+    verdict,
+    write_results,
+)
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Composite,
@@ -39,17 +50,6 @@ from crunch_xl.model import (
     SchoolClass,
     Status,
     Suggestion,
-)
-from crunch_xl.writer import (
-    COMPOSITE_FILL,
-    MAX_SHEET_NAME,
-    SUMMARY_SHEET_NAME,
-    grade_order,
-    is_result_sheet,
-    report_json,
-    result_sheet_name,
-    verdict,
-    write_results,
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "plan_results.xlsx"

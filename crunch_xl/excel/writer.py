@@ -33,7 +33,9 @@ from openpyxl.worksheet.page import PageMargins
 
 from crunch_xl import words
 from crunch_xl.errors import WorkbookError, cell_ref
-from crunch_xl.graft import graft, replaced_sheets
+from crunch_xl.excel.graft import graft, replaced_sheets
+from crunch_xl.excel.package import Package, one_large_at_a_time, open_package
+from crunch_xl.excel.reader import cell_text
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Option,
@@ -43,8 +45,6 @@ from crunch_xl.model import (
     Status,
     Suggestion,
 )
-from crunch_xl.package import Package, one_large_at_a_time, open_package
-from crunch_xl.reader import cell_text
 
 # --- sheet names -------------------------------------------------------------------------------
 
