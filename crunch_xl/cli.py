@@ -39,10 +39,10 @@ from rich.table import Table
 from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
 from crunch_xl.excel.template import write_template
-from crunch_xl.excel.writer import report_json, verdict
 from crunch_xl.files import shown, write_atomically
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
+from crunch_xl.report_json import report_json
 from crunch_xl.watch import DEFAULT_WORKERS, watch_folder
 from crunch_xl.workbook import Settings, exit_status, process_workbook
 
@@ -375,7 +375,11 @@ def _show(console: Console, report: Report) -> None:
     # Sheet names, cell text and file names are the user's: never read as rich markup.
     for result in report.results:
         sheet = escape(result.sheet)
-        if result.status is not Status.SOLVED:
+        if result.problems:
+            _line(console, f"[bold]{sheet}:[/] {words.count(len(result.problems), 'cell')} to fix")
+            for problem in result.problems:
+                _line(console, f"  - {escape(str(problem))}")
+        elif result.status is not Status.SOLVED:
             _line(console, f"[bold]{sheet}:[/] {escape(result.message)}")
             for suggestion in result.suggestions:
                 _line(console, f"  - {escape(_suggestion(suggestion))}")
@@ -407,7 +411,7 @@ def _suggestion(suggestion: Suggestion) -> str:
 
 def _best(result: Result) -> str:
     if not result.options:
-        return verdict(result) if result.status is Status.INVALID else "-"
+        return words.verdict(result) if result.status is Status.INVALID else "-"
     best = result.options[0]
     composites = words.count(best.composites, "composite")
     spare = words.count(best.spare, "spare place")
@@ -415,9 +419,9 @@ def _best(result: Result) -> str:
     if best.covers_estimates is not None:
         covering = [o.rank for o in result.options if o.covers_estimates]
         covers = (
-            f"; estimates covered by option {', '.join(map(str, covering))}"
+            f"; estimates covered by {words.numbered('option', covering)}"
             if covering
-            else ("; no option covers the estimates")
+            else "; no option covers the estimates"
         )
     return (
         f"{len(best.classes)} classes, {composites}, {spare} in the fullest, "

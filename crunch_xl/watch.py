@@ -39,7 +39,6 @@ planned again. The input is never lost.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import logging
 import os
@@ -70,12 +69,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from crunch_xl.errors import WorkbookError
+from crunch_xl import words
+from crunch_xl.errors import NotWritten, WorkbookError
 from crunch_xl.files import exists, fitted_name, shown, write_atomically
 from crunch_xl.model import Report, Status
 from crunch_xl.workbook import (
     WORKBOOK_SUFFIXES,
-    NotWritten,
     Settings,
     lock_file,
     plan_workbook,
@@ -779,9 +778,8 @@ class _Watcher:
                 job.planned = self._planned(job)
             if job.failure is None:
                 assert job.planned is not None
-                # A fresh report each try: writing adds its notes (results beside, and why).
-                report = dataclasses.replace(job.planned, notes=list(job.planned.notes))
-                if self._written(job, report):
+                report = self._written(job, job.planned)
+                if report is not None:
                     return self._deliver(job, report)
             return self._fail(job, job.failure or "")
         except _NotYet as error:
@@ -806,22 +804,21 @@ class _Watcher:
             job.failure = _fault(error)
         return None
 
-    def _written(self, job: _Job, report: Report) -> bool:
-        """Return whether the results were written into the working copy (or beside it).
+    def _written(self, job: _Job, report: Report) -> Report | None:
+        """Return the report as written into the working copy (or beside it).
 
-        False, with job.failure set, when the workbook cannot take them; raises _NotYet when
-        they cannot be written for now (a full disk).
+        None, with job.failure set, when the workbook cannot take the results; raises _NotYet
+        when they cannot be written for now (a full disk).
         """
         try:
-            save_report(job.copy, report)
-            return True
+            return save_report(job.copy, report)
         except NotWritten as error:
             raise _NotYet(f"its results could not be written ({_described(error)})") from error
         except WorkbookError as error:
             job.failure = str(error)
         except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
             job.failure = _fault(error)
-        return False
+        return None
 
     def _later(self, job: _Job, reason: str) -> bool:
         """Return whether the job is over, after arranging to try it again soon.
@@ -890,12 +887,12 @@ class _Watcher:
                 ) from error
             job.finished = True
             _remove(job.folder)
-            report.output = placed_results if results is not None else placed
             self.summary.planned += 1
             if not report.all_solved:
                 self.summary.not_all_solved += 1
         name = shown(job.name)
-        message = f"{name}: {_tally(report)} -> {self._show(report.output)}"
+        output = placed_results if results is not None else placed
+        message = f"{name}: {_tally(report)} -> {self._show(output)}"
         if results is not None:
             message += f" ({name} itself unchanged, in {self._show(placed)})"
         if placed.name != job.name:
@@ -1140,9 +1137,8 @@ def _tally(report: Report) -> str:
     if not report.results:
         return "no scenario sheet found"
     counts = Counter(result.status for result in report.results)
-    total = len(report.results)
     parts = ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
-    return f"planned {total} scenario{'' if total == 1 else 's'} ({parts})"
+    return f"planned {words.count(len(report.results), 'scenario')} ({parts})"
 
 
 def _error_text(dropped: str, kept: str, reason: str) -> str:

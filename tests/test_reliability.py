@@ -216,11 +216,11 @@ def fail_replace(
 # --- faults while writing: the original is never harmed -----------------------------------------
 
 
-def _half_written_then(error: BaseException) -> Callable[[Path, Any, Path], None]:
+def _half_written_then(error: BaseException) -> Callable[[Path, Any, Path], list[str]]:
     """Return a writer that writes half the results file, then fails with error."""
     real = writer.write_results
 
-    def write_results(source: Path, report: Any, destination: Path) -> None:
+    def write_results(source: Path, report: Any, destination: Path) -> list[str]:
         real(source, report, destination)
         data = destination.read_bytes()
         destination.write_bytes(data[: len(data) // 2])

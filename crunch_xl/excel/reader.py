@@ -26,7 +26,7 @@ from typing import BinaryIO, TypeGuard
 
 import pandas as pd
 
-from crunch_xl.errors import InputError, Problem, WorkbookError, cell_ref
+from crunch_xl.errors import InputError, Problem, WorkbookError
 from crunch_xl.excel import template
 from crunch_xl.excel.cells import (
     RawCell,
@@ -448,7 +448,7 @@ class _SheetReader:
     def _problem(self, row: int, column: str, expected: str, found: object = None) -> None:
         """Return nothing; record a problem at a cell, showing the value found (if any)."""
         shown = None if _is_blank(found) else _show(found)
-        problem = Problem(cell_ref(self.sheet, f"{column}{row}"), expected, shown)
+        problem = Problem(self.sheet, f"{column}{row}", expected, shown)
         self.problems.append((row, COLUMNS.index(column), problem))
 
     def _value(self, row: int, column: str) -> object:
