@@ -71,7 +71,7 @@ from watchdog.observers.polling import PollingObserver
 
 from crunch_xl import words
 from crunch_xl.errors import NotWritten, WorkbookError
-from crunch_xl.files import exists, fitted_name, shown, write_atomically
+from crunch_xl.files import exists, fitted_name, replace_with_link, shown, write_atomically
 from crunch_xl.model import Report, Status
 from crunch_xl.workbook import (
     WORKBOOK_SUFFIXES,
@@ -662,7 +662,7 @@ class _Watcher:
             with contextlib.suppress(OSError):  # it then fails as a link that leads nowhere
                 target = os.readlink(original)
                 if not os.path.isabs(target):
-                    _link(os.path.join(path.parent, target), original)
+                    replace_with_link(original, os.path.join(path.parent, target))
         return _Job(original)
 
     def _queue(self, job: _Job) -> None:
@@ -1075,17 +1075,6 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return entry.is_file()
     except OSError:
         return False
-
-
-def _link(target: str, link: Path) -> None:
-    """Replace ``link`` with a symbolic link to ``target``, in one step."""
-    temporary = link.with_name(f".{uuid.uuid4().hex[:8]}.link")
-    os.symlink(target, temporary)
-    try:
-        os.replace(temporary, link)
-    except OSError:
-        temporary.unlink()
-        raise
 
 
 def _copy_file(source: Path, copy: Path) -> None:

@@ -7,6 +7,7 @@ constants, so the template and the reader cannot drift apart.
 from __future__ import annotations
 
 import datetime
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -35,6 +36,7 @@ from crunch_xl.excel.styles import (
     fit_to_page_width,
     lines_needed,
 )
+from crunch_xl.files import write_atomically
 from crunch_xl.model import Priority
 
 # Settings labels (column A) and table headers, exactly as SPEC section 2 spells them.
@@ -143,7 +145,10 @@ class SheetLayout:
 
 
 def write_template(path: Path) -> None:
-    """Return nothing; write the template workbook (instructions, example, blank) to ``path``."""
+    """Return nothing; write the template workbook (instructions, example, blank) to ``path``.
+
+    ``path`` is replaced in one step (files.write_atomically); OSError when it cannot be.
+    """
     workbook = Workbook()
     instructions = workbook.active
     assert instructions is not None  # a new Workbook always has one sheet
@@ -167,7 +172,9 @@ def write_template(path: Path) -> None:
     workbook.properties.creator = "crunch-xl"
     workbook.properties.title = "crunch-xl class plan"
     workbook.properties.created = CREATED
-    workbook.save(path)
+    packed = io.BytesIO()
+    workbook.save(packed)
+    write_atomically(path, packed.getvalue())
 
 
 def fill_scenario_sheet(
