@@ -192,6 +192,8 @@ def solve(
             finally:
                 progress.remove_task(task)
             reports.append(report)
+            if report.output is not None:
+                _Run.written.append(report.output)
     if not quiet:
         for report in reports:
             _show(human, report)
@@ -309,6 +311,12 @@ class _Stop:
     """The signal that asked crunch-xl to stop (None until one has)."""
 
     signal: int | None = None
+
+
+class _Run:
+    """The workbooks this run has written results to, so an unexpected error can say so."""
+
+    written: list[Path] = []
 
 
 def _interrupt() -> None:
@@ -469,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version"):
         args.insert(0, "solve")  # `crunch-xl plan.xlsx` means `crunch-xl solve plan.xlsx`
     _Stop.signal = None
+    _Run.written = []
     try:
         with _stopping(_interrupt):
             status = app(args, prog_name="crunch-xl", standalone_mode=False)
@@ -488,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_BAD_COMMAND
             _say_error(
                 f"[red]crunch-xl: internal error:[/] {type(error).__name__}: "
-                f"{escape(shown(str(error)))}. Your workbook was not changed. Please report this."
+                f"{escape(shown(str(error)))}. {escape(_what_was_written())} Please report this."
             )
             return EXIT_FILE_ERROR
     if _Stop.signal is not None:
@@ -496,6 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     if status == EXIT_INTERRUPTED or _Stop.signal is not None:
         _say_error(STOPPED, markup=False)
     return status if isinstance(status, int) else 0
+
+
+def _what_was_written() -> str:
+    """Return what this run changed on disk before it failed, for the internal-error line."""
+    if not _Run.written:
+        return "Your workbook was not changed."
+    written = words.join(shown(str(path)) for path in _Run.written)
+    return f"Results were already written to {written}; no other workbook was changed."
 
 
 def _say_error(text: str, *, markup: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""Issue 6 hardening: faults injected while writing, junk input end to end, hostile names, limits.
+"""Hardening: faults injected while writing, junk input end to end, hostile names, limits.
 
 Every test runs the real command (``cli.main``) or ``process_workbook`` on real workbooks in
 tmp_path; faults are injected at the file-system edge (the writer, ``os.replace``, ``os.fsync``,
@@ -257,6 +257,33 @@ def test_a_failure_half_way_through_writing_leaves_the_original(
     assert len(err.strip().splitlines()) == (1 if expected else 0), err
     assert_no_traceback(out, err)
     assert files(school.parent) == before  # the original, byte for byte, and no temporary file
+
+
+def test_a_bug_after_a_workbook_was_written_says_which_was(
+    school: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    wide: None,
+) -> None:
+    second = make_workbook(school.parent / "second.xlsx", {"Plan A": SMALL})
+    before = second.read_bytes()
+    real = writer.write_results
+
+    def write_results(source: Path, report: Any, destination: Path) -> list[str]:
+        if source == second:
+            raise RuntimeError("a bug on the second")
+        return real(source, report, destination)
+
+    monkeypatch.setattr(writer, "write_results", write_results)
+    code, out, err = run(capsys, school, second)
+    assert code == 3
+    assert message(err) == (
+        "crunch-xl: internal error: RuntimeError: a bug on the second. Results were already "
+        f"written to {school}; no other workbook was changed. Please report this."
+    )
+    assert_no_traceback(out, err)
+    assert len(result_sheets(school)) == 2
+    assert second.read_bytes() == before
 
 
 def test_ctrl_c_says_the_workbook_was_left_whole(
