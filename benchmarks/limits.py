@@ -1,4 +1,4 @@
-"""Huge inputs: time and peak memory of reading, planning and writing (issue 6, "Limits").
+"""Huge inputs: time and peak memory of reading, planning and writing (RELIABILITY.md, "Limits").
 
 Usage (from the repository root):
 
