@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import xlsxwriter
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from xlsx_compare import assert_same_content, first_difference
 
@@ -846,23 +847,49 @@ def test_compare_helper_names_the_first_changed_cell(tmp_path: Path) -> None:
     assert str(caught.value) == f"'Plan A results'!{cell.coordinate}: {old + 1} != {old}"
 
 
-def test_compare_helper_sees_formats_fills_merges_widths_and_sheets(tmp_path: Path) -> None:
-    changes = {
+def test_compare_helper_names_what_changed_where(tmp_path: Path) -> None:
+    def chart_moved(book: Any) -> None:
+        (chart,) = book["Plan A results"]._charts
+        chart.anchor._from.row += 1
+
+    changes: dict[str, Callable[[Any], object]] = {
         "format": lambda b: setattr(b["Plan A results"]["D2"], "number_format", "0.0"),
         "fill": lambda b: setattr(b["Notes"]["A1"], "fill", PatternFill("solid", fgColor="FF0000")),
         "bold": lambda b: setattr(b["Notes"]["A1"], "font", Font(bold=True)),
+        "font": lambda b: setattr(b["Plan A results"]["A1"], "font", Font(bold=True, size=9)),
+        "border": lambda b: setattr(b["Plan A results"]["A2"], "border", Border(top=Side("thin"))),
+        "alignment": lambda b: setattr(
+            b["Plan A results"]["B3"], "alignment", Alignment(horizontal="right")
+        ),
         "merge": lambda b: b["Notes"].merge_cells("C3:D3"),
         "width": lambda b: setattr(b["Notes"].column_dimensions["B"], "width", 30),
+        "height": lambda b: setattr(b["Plan A results"].row_dimensions[1], "height", 40),
         "freeze": lambda b: setattr(b["Notes"], "freeze_panes", "B2"),
+        "page": lambda b: setattr(b["Plan A results"].page_setup, "orientation", "portrait"),
+        "titles": lambda b: setattr(b["Plan A results"], "print_title_rows", "1:2"),
+        "footer": lambda b: setattr(b["Plan A results"].oddFooter.right, "text", "Page &P"),
+        "sheet name": lambda b: b["Notes"].defined_names.add(DefinedName("Mine", attr_text="A1")),
+        "workbook name": lambda b: b.defined_names.add(DefinedName("Ours", attr_text="1")),
+        "chart": chart_moved,
         "sheet": lambda b: b.create_sheet("Extra"),
     }
     expected = {
         "format": "'Plan A results'!D2 number format: '0.0' != '0.00'",
         "fill": "'Notes'!A1 fill",
         "bold": "'Notes'!A1 bold: True != False",
+        "font": "'Plan A results'!A1 font: (None, 9.0, True,",
+        "border": "'Plan A results'!A2 border: ((None, None), (None, None), ('thin', None)",
+        "alignment": "'Plan A results'!B3 alignment: ('right', None, False, 0.0, 0) != (None, 'top'",
         "merge": "'Notes' merged ranges",
         "width": "'Notes' column B width: 30.0 != None",
+        "height": "'Plan A results' row 1 height: 40.0 != 22.0",
         "freeze": "'Notes' frozen panes: 'B2' != None",
+        "page": "'Plan A results' page setup: ('portrait',",
+        "titles": "'Plan A results' print titles: ('$1:$2', None) != ('$1:$3', None)",
+        "footer": "'Plan A results' headers and footers",
+        "sheet name": "'Notes' sheet names: [('Mine', 'A1', False)] != []",
+        "workbook name": "workbook names",
+        "chart": "'Plan A results' chart anchors: [('BarChart', 'A18',",
         "sheet": "sheet names",
     }
     for what, change in changes.items():
@@ -870,4 +897,4 @@ def test_compare_helper_sees_formats_fills_merges_widths_and_sheets(tmp_path: Pa
         change(book)
         book.save(tmp_path / f"{what}.xlsx")
         difference = first_difference(tmp_path / f"{what}.xlsx", GOLDEN)
-        assert difference is not None and difference.startswith(expected[what]), what
+        assert difference is not None and difference.startswith(expected[what]), difference
