@@ -879,7 +879,7 @@ def test_compare_helper_names_what_changed_where(tmp_path: Path) -> None:
         "bold": "'Notes'!A1 bold: True != False",
         "font": "'Plan A results'!A1 font: (None, 9.0, True,",
         "border": "'Plan A results'!A2 border: ((None, None), (None, None), ('thin', None)",
-        "alignment": "'Plan A results'!B3 alignment: ('right', None, False, 0.0, 0) != (None, 'top'",
+        "alignment": "'Plan A results'!B3 alignment: ('right', None, False, 0.0, 0) != (None,",
         "merge": "'Notes' merged ranges",
         "width": "'Notes' column B width: 30.0 != None",
         "height": "'Plan A results' row 1 height: 40.0 != 22.0",
