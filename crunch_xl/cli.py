@@ -43,7 +43,7 @@ from crunch_xl.files import shown, write_atomically
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
 from crunch_xl.report_json import report_json
-from crunch_xl.watch import DEFAULT_WORKERS, watch_folder
+from crunch_xl.watch import DEFAULT_WORKERS, Failure, watch_folder
 from crunch_xl.workbook import Settings, exit_status, process_workbook
 
 EXIT_BAD_COMMAND = 2
@@ -282,7 +282,7 @@ def watch(
     def log(line: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
         # markup off: a file named "[draft].xlsx" is not rich markup.
-        if ": failed: " in line:
+        if isinstance(line, Failure):
             errors.print(f"{stamp} {shown(line)}", markup=False)
         elif not quiet:
             out.print(f"{stamp} {shown(line)}", markup=False, soft_wrap=True)

@@ -84,6 +84,7 @@ from crunch_xl.workbook import (
 __all__ = [
     "DONE_FOLDER",
     "FAILED_FOLDER",
+    "Failure",
     "WORK_FOLDER",
     "WatchSummary",
     "is_workbook_name",
@@ -130,6 +131,12 @@ _ARRIVING = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TY
 
 #: Receives one line per thing that happens; called from several threads, one call at a time.
 Log = Callable[[str], None]
+
+
+class Failure(str):
+    """A log line that says a workbook failed (the command prints these on standard error)."""
+
+    __slots__ = ()
 
 
 def _ignore(message: str) -> None:
@@ -273,7 +280,14 @@ class _Unreadable(Exception):
 
 
 class _NotYet(Exception):
-    """Something could not be written or moved for now (a full disk): try again later."""
+    """Something could not be written or moved for now (a full disk): try again later.
+
+    ``failed``: what waits is a workbook on its way to failed/.
+    """
+
+    def __init__(self, message: str, *, failed: bool = False) -> None:
+        super().__init__(message)
+        self.failed = failed
 
 
 class _Noticer(FileSystemEventHandler):
@@ -783,7 +797,7 @@ class _Watcher:
                     return self._deliver(job, report)
             return self._fail(job, job.failure or "")
         except _NotYet as error:
-            return self._later(job, str(error))
+            return self._later(job, str(error), failed=error.failed)
 
     def _planned(self, job: _Job) -> Report | None:
         """Return what planning a working copy of the job's workbook found.
@@ -820,10 +834,11 @@ class _Watcher:
             job.failure = _fault(error)
         return None
 
-    def _later(self, job: _Job, reason: str) -> bool:
+    def _later(self, job: _Job, reason: str, *, failed: bool = False) -> bool:
         """Return whether the job is over, after arranging to try it again soon.
 
         With ``once``, a job that has waited ONCE_PATIENCE goes back into DIR instead.
+        ``failed``: the job is a workbook on its way to failed/, and the log says so as a failure.
         """
         now = time.monotonic()
         with self._lock:
@@ -847,7 +862,7 @@ class _Watcher:
                     f"again in {delay:g} s, then every {RETRY_MOST:g} s at most"
                 )
         if message:
-            self._say(message)
+            self._say(Failure(message) if failed else message)
         return over
 
     def _deliver(self, job: _Job, report: Report) -> bool:
@@ -929,13 +944,17 @@ class _Watcher:
                         note.unlink(missing_ok=True)
                 raise _NotYet(
                     f"failed: {reason} It could not be moved to {FAILED_FOLDER}/ "
-                    f"({_described(error)})"
+                    f"({_described(error)})",
+                    failed=True,
                 ) from error
             job.finished = True
             _remove(job.folder)
             self.summary.failed += 1
         self._say(
-            f"{shown(job.name)}: failed: {reason} -> {self._show(placed)} (why: {self._show(note)})"
+            Failure(
+                f"{shown(job.name)}: failed: {reason} -> {self._show(placed)} "
+                f"(why: {self._show(note)})"
+            )
         )
         return True
 
