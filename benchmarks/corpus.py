@@ -42,9 +42,9 @@ import python_calamine
 from openpyxl import Workbook
 
 from crunch_xl.errors import CrunchError
-from crunch_xl.graft import graft
-from crunch_xl.package import open_package
-from crunch_xl.template import fill_scenario_sheet
+from crunch_xl.excel.graft import graft
+from crunch_xl.excel.package import open_package
+from crunch_xl.excel.template import fill_scenario_sheet
 from crunch_xl.workbook import Settings, process_workbook
 
 GRAFTED = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}

@@ -1,4 +1,4 @@
-"""Huge inputs: time and peak memory of reading, planning and writing (issue 6, "Limits").
+"""Huge inputs: time and peak memory of reading, planning and writing (RELIABILITY.md, "Limits").
 
 Usage (from the repository root):
 
@@ -62,11 +62,11 @@ if __package__ in (None, ""):
 import xlsxwriter
 from openpyxl import Workbook
 
-from crunch_xl import reader
-from crunch_xl.graft import graft
+from crunch_xl.excel import reader
+from crunch_xl.excel.graft import graft
+from crunch_xl.excel.package import open_package
+from crunch_xl.excel.template import fill_scenario_sheet
 from crunch_xl.model import Report, Scenario
-from crunch_xl.package import open_package
-from crunch_xl.template import fill_scenario_sheet
 from crunch_xl.workbook import Settings, plan_scenario, save_atomically
 
 try:

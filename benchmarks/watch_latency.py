@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from crunch_xl.template import write_template
+from crunch_xl.excel.template import write_template
 from crunch_xl.watch import DONE_FOLDER, watch_folder
 from crunch_xl.workbook import Settings, process_workbook
 

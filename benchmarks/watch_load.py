@@ -37,7 +37,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from crunch_xl.template import fill_scenario_sheet, write_template
+from crunch_xl.excel.template import fill_scenario_sheet, write_template
 from crunch_xl.watch import DONE_FOLDER, FAILED_FOLDER, WORK_FOLDER
 
 #: Where each kind of input must end: done/, failed/, left in DIR, or either of done/ and

@@ -38,13 +38,13 @@ from rich.table import Table
 
 from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
+from crunch_xl.excel.template import write_template
 from crunch_xl.files import shown, write_atomically
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
-from crunch_xl.template import write_template
-from crunch_xl.watch import DEFAULT_WORKERS, watch_folder
+from crunch_xl.report_json import report_json
+from crunch_xl.watch import DEFAULT_WORKERS, Failure, watch_folder
 from crunch_xl.workbook import Settings, exit_status, process_workbook
-from crunch_xl.writer import report_json, verdict
 
 EXIT_BAD_COMMAND = 2
 EXIT_FILE_ERROR = 3
@@ -192,6 +192,8 @@ def solve(
             finally:
                 progress.remove_task(task)
             reports.append(report)
+            if report.output is not None:
+                _Run.written.append(report.output)
     if not quiet:
         for report in reports:
             _show(human, report)
@@ -280,7 +282,7 @@ def watch(
     def log(line: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
         # markup off: a file named "[draft].xlsx" is not rich markup.
-        if ": failed: " in line:
+        if isinstance(line, Failure):
             errors.print(f"{stamp} {shown(line)}", markup=False)
         elif not quiet:
             out.print(f"{stamp} {shown(line)}", markup=False, soft_wrap=True)
@@ -309,6 +311,12 @@ class _Stop:
     """The signal that asked crunch-xl to stop (None until one has)."""
 
     signal: int | None = None
+
+
+class _Run:
+    """The workbooks this run has written results to, so an unexpected error can say so."""
+
+    written: list[Path] = []
 
 
 def _interrupt() -> None:
@@ -375,7 +383,11 @@ def _show(console: Console, report: Report) -> None:
     # Sheet names, cell text and file names are the user's: never read as rich markup.
     for result in report.results:
         sheet = escape(result.sheet)
-        if result.status is not Status.SOLVED:
+        if result.problems:
+            _line(console, f"[bold]{sheet}:[/] {words.count(len(result.problems), 'cell')} to fix")
+            for problem in result.problems:
+                _line(console, f"  - {escape(str(problem))}")
+        elif result.status is not Status.SOLVED:
             _line(console, f"[bold]{sheet}:[/] {escape(result.message)}")
             for suggestion in result.suggestions:
                 _line(console, f"  - {escape(_suggestion(suggestion))}")
@@ -407,7 +419,7 @@ def _suggestion(suggestion: Suggestion) -> str:
 
 def _best(result: Result) -> str:
     if not result.options:
-        return verdict(result) if result.status is Status.INVALID else "-"
+        return words.verdict(result) if result.status is Status.INVALID else "-"
     best = result.options[0]
     composites = words.count(best.composites, "composite")
     spare = words.count(best.spare, "spare place")
@@ -415,9 +427,9 @@ def _best(result: Result) -> str:
     if best.covers_estimates is not None:
         covering = [o.rank for o in result.options if o.covers_estimates]
         covers = (
-            f"; estimates covered by option {', '.join(map(str, covering))}"
+            f"; estimates covered by {words.numbered('option', covering)}"
             if covering
-            else ("; no option covers the estimates")
+            else "; no option covers the estimates"
         )
     return (
         f"{len(best.classes)} classes, {composites}, {spare} in the fullest, "
@@ -465,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version"):
         args.insert(0, "solve")  # `crunch-xl plan.xlsx` means `crunch-xl solve plan.xlsx`
     _Stop.signal = None
+    _Run.written = []
     try:
         with _stopping(_interrupt):
             status = app(args, prog_name="crunch-xl", standalone_mode=False)
@@ -484,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_BAD_COMMAND
             _say_error(
                 f"[red]crunch-xl: internal error:[/] {type(error).__name__}: "
-                f"{escape(shown(str(error)))}. Your workbook was not changed. Please report this."
+                f"{escape(shown(str(error)))}. {escape(_what_was_written())} Please report this."
             )
             return EXIT_FILE_ERROR
     if _Stop.signal is not None:
@@ -492,6 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     if status == EXIT_INTERRUPTED or _Stop.signal is not None:
         _say_error(STOPPED, markup=False)
     return status if isinstance(status, int) else 0
+
+
+def _what_was_written() -> str:
+    """Return what this run changed on disk before it failed, for the internal-error line."""
+    if not _Run.written:
+        return "Your workbook was not changed."
+    written = words.join(shown(str(path)) for path in _Run.written)
+    return f"Results were already written to {written}; no other workbook was changed."
 
 
 def _say_error(text: str, *, markup: bool = True) -> None:

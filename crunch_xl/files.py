@@ -1,9 +1,10 @@
 """Files on disk: atomic writes, names that fit the file system, and names shown to people.
 
-The one place crunch-xl replaces a file: everything it writes (a workbook with results,
-``--json``, a watched folder's ``NAME.error.txt``) goes to a hidden temporary file in the
-destination's folder, is flushed to disk, and then replaces the destination in one step, so a
-crash, a full disk or a stop never leaves a half-written or missing file.
+The one place crunch-xl replaces a file: everything it writes (a workbook with results, the
+template, ``--json``, a watched folder's ``NAME.error.txt`` and the links it keeps) goes to a
+hidden temporary file in the destination's folder, is flushed to disk, and then replaces the
+destination in one step, so a crash, a full disk or a stop never leaves a half-written or
+missing file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "exists",
     "fitted_name",
     "name_fits",
+    "replace_with_link",
     "shown",
     "temporary_name",
     "write_atomically",
@@ -83,6 +85,17 @@ def write_atomically(
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+
+
+def replace_with_link(link: Path, target: str) -> None:
+    """Replace ``link`` with a symbolic link to ``target``, in one step."""
+    temporary = link.with_name(temporary_name(link.name))
+    os.symlink(target, temporary)
+    try:
+        os.replace(temporary, link)
+    except OSError:
+        temporary.unlink()
+        raise
 
 
 def temporary_name(name: str) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from crunch_xl.errors import Problem
+
 #: A class kind: the grade labels of a straight class (one label) or a composite (two or more),
 #: in teaching order.
 Kind = tuple[str, ...]
@@ -307,6 +309,18 @@ class Result:
     scenario: Scenario | None = None
     #: When the estimates cannot all be covered by one structure, why (else "").
     estimates_message: str = ""
+    #: Every wrong cell of an invalid sheet, in sheet order (``message`` says them in words).
+    problems: list[Problem] = field(default_factory=list)
+
+    def grade_labels(self) -> list[str]:
+        """Return the grade labels in teaching order: the scenario's, then any found in a class."""
+        labels = [grade.label for grade in self.scenario.grades] if self.scenario else []
+        for option in self.options:
+            for school_class in option.classes:
+                for label in (*school_class.kind, *school_class.counts):
+                    if label not in labels:
+                        labels.append(label)
+        return labels
 
 
 @dataclass

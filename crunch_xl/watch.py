@@ -39,7 +39,6 @@ planned again. The input is never lost.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import logging
 import os
@@ -70,12 +69,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from crunch_xl.errors import WorkbookError
-from crunch_xl.files import exists, fitted_name, shown, write_atomically
+from crunch_xl import words
+from crunch_xl.errors import NotWritten, WorkbookError
+from crunch_xl.files import exists, fitted_name, replace_with_link, shown, write_atomically
 from crunch_xl.model import Report, Status
 from crunch_xl.workbook import (
     WORKBOOK_SUFFIXES,
-    NotWritten,
     Settings,
     lock_file,
     plan_workbook,
@@ -85,6 +84,7 @@ from crunch_xl.workbook import (
 __all__ = [
     "DONE_FOLDER",
     "FAILED_FOLDER",
+    "Failure",
     "WORK_FOLDER",
     "WatchSummary",
     "is_workbook_name",
@@ -131,6 +131,12 @@ _ARRIVING = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TY
 
 #: Receives one line per thing that happens; called from several threads, one call at a time.
 Log = Callable[[str], None]
+
+
+class Failure(str):
+    """A log line that says a workbook failed (the command prints these on standard error)."""
+
+    __slots__ = ()
 
 
 def _ignore(message: str) -> None:
@@ -274,7 +280,14 @@ class _Unreadable(Exception):
 
 
 class _NotYet(Exception):
-    """Something could not be written or moved for now (a full disk): try again later."""
+    """Something could not be written or moved for now (a full disk): try again later.
+
+    ``failed``: what waits is a workbook on its way to failed/.
+    """
+
+    def __init__(self, message: str, *, failed: bool = False) -> None:
+        super().__init__(message)
+        self.failed = failed
 
 
 class _Noticer(FileSystemEventHandler):
@@ -663,7 +676,7 @@ class _Watcher:
             with contextlib.suppress(OSError):  # it then fails as a link that leads nowhere
                 target = os.readlink(original)
                 if not os.path.isabs(target):
-                    _link(os.path.join(path.parent, target), original)
+                    replace_with_link(original, os.path.join(path.parent, target))
         return _Job(original)
 
     def _queue(self, job: _Job) -> None:
@@ -779,13 +792,12 @@ class _Watcher:
                 job.planned = self._planned(job)
             if job.failure is None:
                 assert job.planned is not None
-                # A fresh report each try: writing adds its notes (results beside, and why).
-                report = dataclasses.replace(job.planned, notes=list(job.planned.notes))
-                if self._written(job, report):
+                report = self._written(job, job.planned)
+                if report is not None:
                     return self._deliver(job, report)
             return self._fail(job, job.failure or "")
         except _NotYet as error:
-            return self._later(job, str(error))
+            return self._later(job, str(error), failed=error.failed)
 
     def _planned(self, job: _Job) -> Report | None:
         """Return what planning a working copy of the job's workbook found.
@@ -806,27 +818,27 @@ class _Watcher:
             job.failure = _fault(error)
         return None
 
-    def _written(self, job: _Job, report: Report) -> bool:
-        """Return whether the results were written into the working copy (or beside it).
+    def _written(self, job: _Job, report: Report) -> Report | None:
+        """Return the report as written into the working copy (or beside it).
 
-        False, with job.failure set, when the workbook cannot take them; raises _NotYet when
-        they cannot be written for now (a full disk).
+        None, with job.failure set, when the workbook cannot take the results; raises _NotYet
+        when they cannot be written for now (a full disk).
         """
         try:
-            save_report(job.copy, report)
-            return True
+            return save_report(job.copy, report)
         except NotWritten as error:
             raise _NotYet(f"its results could not be written ({_described(error)})") from error
         except WorkbookError as error:
             job.failure = str(error)
         except Exception as error:  # noqa: BLE001 - a fault of ours: still never lose the input
             job.failure = _fault(error)
-        return False
+        return None
 
-    def _later(self, job: _Job, reason: str) -> bool:
+    def _later(self, job: _Job, reason: str, *, failed: bool = False) -> bool:
         """Return whether the job is over, after arranging to try it again soon.
 
         With ``once``, a job that has waited ONCE_PATIENCE goes back into DIR instead.
+        ``failed``: the job is a workbook on its way to failed/, and the log says so as a failure.
         """
         now = time.monotonic()
         with self._lock:
@@ -850,7 +862,7 @@ class _Watcher:
                     f"again in {delay:g} s, then every {RETRY_MOST:g} s at most"
                 )
         if message:
-            self._say(message)
+            self._say(Failure(message) if failed else message)
         return over
 
     def _deliver(self, job: _Job, report: Report) -> bool:
@@ -890,12 +902,12 @@ class _Watcher:
                 ) from error
             job.finished = True
             _remove(job.folder)
-            report.output = placed_results if results is not None else placed
             self.summary.planned += 1
             if not report.all_solved:
                 self.summary.not_all_solved += 1
         name = shown(job.name)
-        message = f"{name}: {_tally(report)} -> {self._show(report.output)}"
+        output = placed_results if results is not None else placed
+        message = f"{name}: {_tally(report)} -> {self._show(output)}"
         if results is not None:
             message += f" ({name} itself unchanged, in {self._show(placed)})"
         if placed.name != job.name:
@@ -932,13 +944,17 @@ class _Watcher:
                         note.unlink(missing_ok=True)
                 raise _NotYet(
                     f"failed: {reason} It could not be moved to {FAILED_FOLDER}/ "
-                    f"({_described(error)})"
+                    f"({_described(error)})",
+                    failed=True,
                 ) from error
             job.finished = True
             _remove(job.folder)
             self.summary.failed += 1
         self._say(
-            f"{shown(job.name)}: failed: {reason} -> {self._show(placed)} (why: {self._show(note)})"
+            Failure(
+                f"{shown(job.name)}: failed: {reason} -> {self._show(placed)} "
+                f"(why: {self._show(note)})"
+            )
         )
         return True
 
@@ -1080,17 +1096,6 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _link(target: str, link: Path) -> None:
-    """Replace ``link`` with a symbolic link to ``target``, in one step."""
-    temporary = link.with_name(f".{uuid.uuid4().hex[:8]}.link")
-    os.symlink(target, temporary)
-    try:
-        os.replace(temporary, link)
-    except OSError:
-        temporary.unlink()
-        raise
-
-
 def _copy_file(source: Path, copy: Path) -> None:
     """Copy the claimed workbook to its working copy.
 
@@ -1140,9 +1145,8 @@ def _tally(report: Report) -> str:
     if not report.results:
         return "no scenario sheet found"
     counts = Counter(result.status for result in report.results)
-    total = len(report.results)
     parts = ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
-    return f"planned {total} scenario{'' if total == 1 else 's'} ({parts})"
+    return f"planned {words.count(len(report.results), 'scenario')} ({parts})"
 
 
 def _error_text(dropped: str, kept: str, reason: str) -> str:

@@ -24,11 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from crunch_xl import planner, reader, writer
-from crunch_xl.errors import CrunchError, InputError, WorkbookError
+from crunch_xl import planner
+from crunch_xl.errors import CrunchError, InputError, NotWritten, WorkbookError
+from crunch_xl.excel import reader, writer
+from crunch_xl.excel.package import inspect_package
 from crunch_xl.files import NotReplaced, exists, fitted_name, name_fits, shown, write_atomically
 from crunch_xl.model import Report, Result, Scenario, Status
-from crunch_xl.package import inspect_package
 
 #: Called before each scenario is planned: (sheet name, index from 0, number of scenarios).
 Progress = Callable[[str, int, int], None]
@@ -70,22 +71,21 @@ def plan_workbook(
     else:
         name = Path(_stream_name(source))
     read = reader.read_workbook(source)
-    report = Report(file=name, notes=list(read.notes))
-    scenarios = [item for item in read.items if isinstance(item, Scenario)]
+    scenarios = sum(isinstance(item, Scenario) for item in read.items)
+    results = []
     done = 0
     for item in read.items:
         if isinstance(item, InputError):
-            report.results.append(_invalid(item))
+            results.append(_invalid(item))
             continue
         if progress is not None:
-            progress(item.name, done, len(scenarios))
-        report.results.append(plan_scenario(item, settings))
+            progress(item.name, done, scenarios)
+        results.append(plan_scenario(item, settings))
         done += 1
+    notes = list(read.notes)
     if not read.items:
-        report.notes.append(
-            "No scenario sheet was found (a sheet with Teachers and a Grade table)."
-        )
-    return report
+        notes.append("No scenario sheet was found (a sheet with Teachers and a Grade table).")
+    return Report(file=name, results=results, notes=notes)
 
 
 def plan_scenario(scenario: Scenario, settings: Settings = Settings()) -> Result:
@@ -129,10 +129,11 @@ def process_workbook(
         try:
             report = plan_workbook(source, settings, progress)
             if attempt > 1:
-                report.notes.append(
+                again = (
                     f"{shown(source.name)} was saved again while it was being planned; the "
                     "results are for the workbook as it was last saved."
                 )
+                report = dataclasses.replace(report, notes=[*report.notes, again])
             return save_report(source, report, output, unchanged=seen)
         except _Changed:
             continue
@@ -160,21 +161,22 @@ def save_report(
     *,
     unchanged: Fingerprint | None = None,
 ) -> Report:
-    """Return the report after writing its results (into source, or to output); see module.
+    """Return the report as written: where its results went and notes on how; see module.
 
-    ``unchanged``: the source's fingerprint when it was read; the results are not written
-    when the source differs from it by then. Raises NotWritten when the results cannot be
-    written (the disk, the folder: worth trying again later), WorkbookError when the source
-    disappeared or cannot be read to write them; the original workbook is intact in every case.
+    ``report`` itself is left as it is. ``unchanged``: the source's fingerprint when it was
+    read; the results are not written when the source differs from it by then. Raises
+    NotWritten when the results cannot be written (the disk, the folder: worth trying again
+    later), WorkbookError when the source disappeared or cannot be read to write them; the
+    original workbook is intact in every case.
     """
     destination = Path(output) if output is not None else source
     in_place = destination.resolve() == source.resolve()
     reason = _why_not_in_place(source, report) if in_place else ""
+    notes = []
     if reason:
         destination = beside(source)
         in_place = False
-        report.notes.append(f"{reason} The results were written to {shown(destination.name)}.")
-    report.output = destination
+        notes.append(f"{reason} The results were written to {shown(destination.name)}.")
 
     def check() -> None:
         now = _fingerprint(source)
@@ -183,8 +185,13 @@ def save_report(
         if unchanged is not None and now != unchanged:
             raise _Changed(f"{shown(source.name)} changed while it was being planned.")
 
+    def written(destination: Path) -> Report:
+        told = dataclasses.replace(report, output=destination, notes=[*report.notes, *notes])
+        replaced = save_atomically(source, told, destination, before_replace=check)
+        return dataclasses.replace(told, notes=[*told.notes, *replaced])
+
     try:
-        save_atomically(source, report, destination, before_replace=check)
+        return written(destination)
     except _NotReplaced:
         # Only replacing failed: the folder takes new files, so the results can go beside.
         # A failure to write at all (disk full, read-only folder) would only fail again.
@@ -192,12 +199,11 @@ def save_report(
             raise
         # Windows keeps a workbook that is open in Excel locked against replacing.
         destination = beside(source)
-        report.output = destination
-        report.notes.append(
+        notes.append(
             f"{shown(source.name)} could not be replaced (is it open in another program?). "
             f"The results were written to {shown(destination.name)}."
         )
-        save_atomically(source, report, destination, before_replace=check)
+        return written(destination)
     except NotWritten as error:
         if not reason:
             raise
@@ -207,7 +213,6 @@ def save_report(
             f"({shown(destination.name)}: {_why(error)}). Nothing was changed; "
             "use --output to write them elsewhere."
         ) from error
-    return report
 
 
 def beside(source: Path) -> Path:
@@ -235,10 +240,6 @@ def lock_file(workbook: Path) -> Path | None:
     return None
 
 
-class NotWritten(WorkbookError):
-    """The results could not be written (disk full, folder not writable); nothing changed."""
-
-
 class _NotReplaced(NotWritten):
     """The results were written to a temporary file, but it could not replace the destination."""
 
@@ -253,9 +254,10 @@ def save_atomically(
     destination: Path,
     *,
     before_replace: Callable[[], None] | None = None,
-) -> None:
-    """Write the results to destination through a temporary file that replaces it in one step.
+) -> list[str]:
+    """Return notes on renamed sheets replaced, after writing the results to destination.
 
+    The results go through a temporary file that replaces destination in one step;
     ``before_replace`` may raise to leave the destination alone (see files.write_atomically).
     Raises NotWritten, the destination untouched, when the results cannot be written (the
     message names the destination, never the temporary file) or cannot replace it.
@@ -264,9 +266,10 @@ def save_atomically(
     # The file's name goes into the summary sheet, where bytes that are not text (a name
     # from another system) would make XML that no spreadsheet program opens.
     readable = dataclasses.replace(report, file=Path(shown(str(report.file))))
+    replaced: list[str] = []
 
     def write(temporary: Path) -> None:
-        writer.write_results(source, readable, temporary)
+        replaced[:] = writer.write_results(source, readable, temporary)
 
     try:
         write_atomically(destination, write, before_replace=before_replace)
@@ -282,6 +285,7 @@ def save_atomically(
         raise _not_written(source, destination, error.__cause__) from error.__cause__
     except OSError as error:
         raise _not_written(source, destination, error) from error
+    return replaced
 
 
 def exit_status(reports: list[Report]) -> int:
@@ -361,7 +365,7 @@ def _why_not_in_place(source: Path, report: Report) -> str:
 
 def _invalid(error: InputError) -> Result:
     """Return the result of a sheet whose input is wrong: every wrong cell, what is expected."""
-    return Result(error.sheet, Status.INVALID, str(error))
+    return Result(error.sheet, Status.INVALID, str(error), problems=list(error.problems))
 
 
 def _stream_name(stream: BinaryIO) -> str:

@@ -1,4 +1,4 @@
-"""Builders for real-world-shaped workbook files that test crunch_xl.package.
+"""Builders for real-world-shaped workbook files that test crunch_xl.excel.package.
 
 Workbooks come from XlsxWriter (as Excel would write the feature), from openpyxl, or from
 LibreOffice headless; where neither can write a feature Excel writes (x14 data validation,

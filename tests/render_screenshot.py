@@ -3,7 +3,7 @@
     python tests/render_screenshot.py docs/result-sheet.png ["20 teachers"]
 
 It plans samples/lakeside-primary.xlsx with the real planner (and explains the impossible
-scenario), writes the results with crunch_xl.writer, converts the workbook to PDF with
+scenario), writes the results with crunch_xl.excel.writer, converts the workbook to PDF with
 `soffice --headless` and renders the first page of the named scenario's result sheet with
 `pdftoppm -png -r 80`. tests/test_libreoffice.py uses the same functions.
 """
@@ -16,11 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from crunch_xl.errors import InputError
-from crunch_xl.model import Report, Result, Status
-from crunch_xl.planner import plan
-from crunch_xl.reader import read_workbook
-from crunch_xl.writer import write_results
+from crunch_xl.excel.writer import write_results
+from crunch_xl.model import Report
+from crunch_xl.workbook import Settings, plan_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "lakeside-primary.xlsx"
@@ -30,14 +28,7 @@ CONVERT_TIMEOUT = 120.0
 
 def sample_report(source: Path = SAMPLE, *, time_limit: float = 30.0) -> Report:
     """Return the report of planning every scenario of `source` with the real planner."""
-    found = read_workbook(source)
-    report = Report(file=Path(source.name), notes=list(found.notes))
-    for item in found.items:
-        if isinstance(item, InputError):
-            report.results.append(Result(item.sheet, Status.INVALID, str(item)))
-            continue
-        report.results.append(plan(item, time_limit=time_limit))
-    return report
+    return plan_workbook(source, Settings(time_limit=time_limit))
 
 
 def write_sample_workbook(directory: Path, *, time_limit: float = 30.0) -> Path:

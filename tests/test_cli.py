@@ -18,8 +18,8 @@ from workbooks import SAMPLE, make_workbook
 
 from crunch_xl import planner as plan
 from crunch_xl.cli import app, main
+from crunch_xl.excel.reader import read_workbook
 from crunch_xl.model import RESULT_SHEET_MARK, Priority
-from crunch_xl.reader import read_workbook
 
 SMALL = {
     "teachers": 3,

@@ -23,12 +23,13 @@ from openpyxl import Workbook
 from test_writer import full_report
 from workbooks import make_workbook, write_scenario_sheet
 
-from crunch_xl.graft import graft
+from crunch_xl.excel.graft import graft
+from crunch_xl.excel.package import open_package
+from crunch_xl.excel.reader import read_workbook
+from crunch_xl.excel.sheets import SUMMARY_SHEET_NAME, build_results
+from crunch_xl.excel.writer import write_results
 from crunch_xl.model import RESULT_SHEET_MARK
-from crunch_xl.package import open_package
-from crunch_xl.reader import read_workbook
 from crunch_xl.workbook import Settings, process_workbook
-from crunch_xl.writer import SUMMARY_SHEET_NAME, build_results, write_results
 
 #: The parts a graft changes: the workbook part, its relationships, content types, styles.
 GRAFTED = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
@@ -214,14 +215,13 @@ def test_renamed_result_sheets_are_replaced(tmp_path: Path) -> None:
         tmp_path / "once.xlsx",
         {"xl/workbook.xml": lambda data: data.replace(b'"Plan A results"', b'"My favourite"')},
     )
-    report = full_report()
-    write_results(moved, report, tmp_path / "again.xlsx")
+    notes = write_results(moved, full_report(), tmp_path / "again.xlsx")
     assert ("My favourite", True) in sheet_names(moved)
     assert sheet_names(tmp_path / "again.xlsx") == expected
     # Its title, still an inline string as grafted, says which sheet replaces it.
     assert (
         "The result sheet 'My favourite' (a result sheet you renamed) was replaced by "
-        "'Plan A results'" in report.notes[-1]
+        "'Plan A results'" in notes[-1]
     )
 
 

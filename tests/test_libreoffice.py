@@ -20,7 +20,7 @@ from render_screenshot import (
     write_sample_workbook,
 )
 
-from crunch_xl.writer import SUMMARY_SHEET_NAME
+from crunch_xl.excel.sheets import SUMMARY_SHEET_NAME
 
 pytestmark = pytest.mark.libreoffice
 

@@ -1,4 +1,4 @@
-"""Tests for crunch_xl.package: the safety checks, and what kind of workbook a file is.
+"""Tests for crunch_xl.excel.package: the safety checks, and what kind of workbook a file is.
 
 That a workbook's parts survive the writing of results is tested in test_graft.py.
 """
@@ -20,7 +20,7 @@ import openpyxl.xml
 import pytest
 
 from crunch_xl.errors import WorkbookError
-from crunch_xl.package import MAX_PARTS, PackageInfo, inspect_package
+from crunch_xl.excel.package import MAX_PARTS, PackageInfo, inspect_package
 
 try:
     import PIL  # noqa: F401

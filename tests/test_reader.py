@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from workbooks import make_workbook, scenario_sheet, write_scenario_sheet
 
 from crunch_xl.errors import InputError, WorkbookError
+from crunch_xl.excel.reader import UNCALCULATED, WorkbookInput, read_workbook
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Composite,
@@ -29,7 +30,6 @@ from crunch_xl.model import (
     Priority,
     Scenario,
 )
-from crunch_xl.reader import UNCALCULATED, WorkbookInput, read_workbook
 
 BASE: dict[str, Any] = {
     "teachers": 5,
@@ -74,7 +74,7 @@ def problems(tmp_path: Path, edit: Callable[[Worksheet], None] | None = None, **
     item = read_one(build(tmp_path, edit, **sheet))
     assert isinstance(item, InputError), f"read as a scenario: {item}"
     assert item.sheet == "Plan A"
-    return [(p.cell, p.expected, p.found) for p in item.problems]
+    return [(p.reference, p.expected, p.found) for p in item.problems]
 
 
 #: A sheet with every field filled in, and the scenario it reads as.
@@ -683,7 +683,7 @@ def test_junk_in_any_input_cell_never_crashes(**sheet: Any) -> None:
     for item in found.items:
         assert isinstance(item, Scenario | InputError)
         if isinstance(item, InputError):
-            assert all(p.cell.startswith("'Plan A'!") and p.expected for p in item.problems)
+            assert all(p.reference.startswith("'Plan A'!") and p.expected for p in item.problems)
 
 
 _LABELS = ["K", "Prep", "1", "2", "Year 3", "4", "5", "6"]

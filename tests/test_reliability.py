@@ -1,4 +1,4 @@
-"""Issue 6 hardening: faults injected while writing, junk input end to end, hostile names, limits.
+"""Hardening: faults injected while writing, junk input end to end, hostile names, limits.
 
 Every test runs the real command (``cli.main``) or ``process_workbook`` on real workbooks in
 tmp_path; faults are injected at the file-system edge (the writer, ``os.replace``, ``os.fsync``,
@@ -29,15 +29,16 @@ from typing import Any
 
 import fixtures_package as fx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from workbooks import make_workbook
 
-from crunch_xl import workbook, writer
+from crunch_xl import workbook
 from crunch_xl.cli import main
 from crunch_xl.errors import cell_ref
-from crunch_xl.package import open_package
+from crunch_xl.excel import writer
+from crunch_xl.excel.package import open_package
 from crunch_xl.workbook import Settings, process_workbook
 
 SMALL: dict[str, Any] = {
@@ -215,11 +216,11 @@ def fail_replace(
 # --- faults while writing: the original is never harmed -----------------------------------------
 
 
-def _half_written_then(error: BaseException) -> Callable[[Path, Any, Path], None]:
+def _half_written_then(error: BaseException) -> Callable[[Path, Any, Path], list[str]]:
     """Return a writer that writes half the results file, then fails with error."""
     real = writer.write_results
 
-    def write_results(source: Path, report: Any, destination: Path) -> None:
+    def write_results(source: Path, report: Any, destination: Path) -> list[str]:
         real(source, report, destination)
         data = destination.read_bytes()
         destination.write_bytes(data[: len(data) // 2])
@@ -256,6 +257,33 @@ def test_a_failure_half_way_through_writing_leaves_the_original(
     assert len(err.strip().splitlines()) == (1 if expected else 0), err
     assert_no_traceback(out, err)
     assert files(school.parent) == before  # the original, byte for byte, and no temporary file
+
+
+def test_a_bug_after_a_workbook_was_written_says_which_was(
+    school: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    wide: None,
+) -> None:
+    second = make_workbook(school.parent / "second.xlsx", {"Plan A": SMALL})
+    before = second.read_bytes()
+    real = writer.write_results
+
+    def write_results(source: Path, report: Any, destination: Path) -> list[str]:
+        if source == second:
+            raise RuntimeError("a bug on the second")
+        return real(source, report, destination)
+
+    monkeypatch.setattr(writer, "write_results", write_results)
+    code, out, err = run(capsys, school, second)
+    assert code == 3
+    assert message(err) == (
+        "crunch-xl: internal error: RuntimeError: a bug on the second. Results were already "
+        f"written to {school}; no other workbook was changed. Please report this."
+    )
+    assert_no_traceback(out, err)
+    assert len(result_sheets(school)) == 2
+    assert second.read_bytes() == before
 
 
 def test_ctrl_c_says_the_workbook_was_left_whole(
@@ -439,7 +467,7 @@ def test_a_hard_crash_mid_write_leaves_the_original(school: Path) -> None:
     script = textwrap.dedent(
         """
         import os, sys
-        from crunch_xl import writer
+        from crunch_xl.excel import writer
         from crunch_xl.cli import main
         real = writer.write_results
         def crash(source, report, destination):
@@ -674,6 +702,9 @@ def _input_cells(path: Path, sheet: str) -> list[tuple[str, object]]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(sheet=_SCENARIO_SHEET, name=st.sampled_from(_SHEET_NAMES))
+@example(  # a cell holding "; " is one wrong cell, not two
+    sheet={"teachers": None, "grades": [("K", 0, "; ", None)], "composites": []}, name="Plan A"
+)
 def test_junk_in_every_template_cell_ends_in_results_or_cell_messages(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sheet: dict[str, Any], name: str
 ) -> None:
@@ -691,9 +722,12 @@ def test_junk_in_every_template_cell_ends_in_results_or_cell_messages(
         assert scenario["sheet"] == name
         if scenario["status"] == "invalid":
             # Every problem names the sheet and a cell of the template's columns A-H.
-            problems = scenario["message"].split("; ")
-            where = re.compile(re.escape(cell_ref(name, "")) + r"[A-H]\d+: expected ")
-            assert all(where.match(p) for p in problems), scenario["message"]
+            assert scenario["problems"], scenario["message"]
+            for problem in scenario["problems"]:
+                assert problem["sheet"] == name and problem["expected"], problem
+                assert re.fullmatch(r"[A-H]\d+", problem["cell"]), problem
+                said = f"{cell_ref(name, problem['cell'])}: expected {problem['expected']}"
+                assert said in scenario["message"]
         elif scenario["status"] != "solved":
             assert scenario["message"]
     if not scenarios:

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 from workbooks import LAKESIDE, SAMPLE, lakeside_workbook
 from xlsx_compare import first_difference
 
+from crunch_xl.excel.reader import read_workbook
 from crunch_xl.model import Scenario, Status
 from crunch_xl.planner import plan
-from crunch_xl.reader import read_workbook
 
 
 @pytest.fixture(scope="module")

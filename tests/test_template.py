@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 from workbooks import TEMPLATE
 from xlsx_compare import first_difference
 
-from crunch_xl import template
+from crunch_xl.excel import template
+from crunch_xl.excel.reader import read_workbook
 from crunch_xl.model import Composite, Grade, Priority, Scenario, Status
 from crunch_xl.planner import plan
-from crunch_xl.reader import read_workbook
 
 
 @pytest.fixture(scope="module")
@@ -25,64 +24,16 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _styles_and_rules(path: Path) -> dict[str, Any]:
-    """Return what xlsx_compare leaves out: validations, borders, fonts, alignment, layout."""
-    workbook = load_workbook(path)
-    found: dict[str, Any] = {"active": workbook.active.title if workbook.active else None}
-    for ws in workbook.worksheets:
-        quoted = f"'{ws.title}'"
-        found[f"{quoted} validations"] = sorted(
-            (
-                v.type,
-                v.operator,
-                v.formula1,
-                v.formula2,
-                str(v.sqref),
-                bool(v.allow_blank),
-                bool(v.showErrorMessage),
-                v.error,
-            )
-            for v in ws.data_validations.dataValidation
-        )
-        found[f"{quoted} tab colour"] = ws.sheet_properties.tabColor.rgb
-        found[f"{quoted} page setup"] = (
-            ws.page_setup.orientation,
-            ws.page_setup.fitToWidth,
-            ws.page_setup.fitToHeight,
-            ws.sheet_properties.pageSetUpPr.fitToPage,
-        )
-        found[f"{quoted} row heights"] = {
-            row: dimension.height
-            for row, dimension in ws.row_dimensions.items()
-            if dimension.height
-        }
-        for row in ws.iter_rows():
-            for cell in row:
-                border = cell.border
-                found[f"{quoted}!{cell.coordinate}"] = (
-                    tuple(
-                        (side.style, side.color.rgb if side.color else None) if side else None
-                        for side in (border.left, border.right, border.top, border.bottom)
-                    ),
-                    (cell.font.i, cell.font.sz, cell.font.color.rgb if cell.font.color else None),
-                    (cell.alignment.wrap_text, cell.alignment.horizontal),
-                )
-    return found
-
-
 def test_committed_template_is_what_write_template_writes(fresh: Path) -> None:
     assert TEMPLATE.exists(), "run: python tests/workbooks.py"
+    # Values, styles, validations and print setup alike (else: python tests/workbooks.py).
     assert first_difference(TEMPLATE, fresh) is None
-    committed, written = _styles_and_rules(TEMPLATE), _styles_and_rules(fresh)
-    for key in sorted(set(committed) | set(written)):
-        assert committed.get(key) == written.get(key), f"{key} differs (regenerate the template)"
 
 
 def test_write_template_is_deterministic(fresh: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.xlsx"
     template.write_template(again)
     assert first_difference(again, fresh) is None
-    assert _styles_and_rules(again) == _styles_and_rules(fresh)
 
 
 def test_sheets_and_labels_follow_the_spec(fresh: Path) -> None:

@@ -665,6 +665,19 @@ def test_watch_once_exits_3_each_time_a_workbook_fails(
     assert len(names(tmp_path / FAILED_FOLDER)) == 4
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows names hold no colon")
+def test_only_failures_go_to_standard_error_whatever_the_names(
+    tmp_path: Path, books: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes: failed: draft.xlsx").write_bytes(books["small"])
+    (tmp_path / "old.xlsx").write_bytes(b"junk")
+    assert main(["watch", str(tmp_path), "--once", "--settle", "0.2"]) == 3
+    out, err = capsys.readouterr()
+    assert "notes: failed: draft.xlsx: planned 1 scenario" in out
+    (failure,) = err.splitlines()
+    assert "old.xlsx: failed: " in failure and "notes" not in failure
+
+
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="root's powers are dropped the Linux way"
 )

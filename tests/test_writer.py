@@ -1,4 +1,4 @@
-"""Tests for crunch_xl.writer: result sheets, summary, sheet names, JSON and golden workbooks.
+"""Tests for crunch_xl.excel.writer: result sheets, summary, sheet names, JSON and golden workbooks.
 
 Results are built by hand (deterministic); workbooks are real files in tmp_path, written with
 openpyxl and read back with openpyxl and pandas.
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,19 @@ import xlsxwriter
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from xlsx_compare import assert_same_content, first_difference
 
-from crunch_xl.errors import WorkbookError
+from crunch_xl.errors import InputError, Problem, WorkbookError
+from crunch_xl.excel.sheets import (
+    MAX_SHEET_NAME,
+    SUMMARY_SHEET_NAME,
+    is_result_sheet,
+    result_sheet_name,
+)
+from crunch_xl.excel.styles import COMPOSITE_FILL
+from crunch_xl.excel.writer import write_results
 from crunch_xl.model import (
     RESULT_SHEET_MARK,
     Composite,
@@ -40,17 +49,8 @@ from crunch_xl.model import (
     Status,
     Suggestion,
 )
-from crunch_xl.writer import (
-    COMPOSITE_FILL,
-    MAX_SHEET_NAME,
-    SUMMARY_SHEET_NAME,
-    grade_order,
-    is_result_sheet,
-    report_json,
-    result_sheet_name,
-    verdict,
-    write_results,
-)
+from crunch_xl.report_json import report_json
+from crunch_xl.words import verdict
 
 GOLDEN = Path(__file__).parent / "golden" / "plan_results.xlsx"
 #: Set CRUNCH_XL_REGENERATE_GOLDEN=1 to rewrite tests/golden/plan_results.xlsx from the current
@@ -136,14 +136,17 @@ def infeasible_result() -> Result:
     )
 
 
-def invalid_result() -> Result:
-    return Result(
-        sheet="Broken",
-        status=Status.INVALID,
-        message=(
-            "'Broken'!B3: expected a whole number ≥ 1 (found -2); 'Broken'!A12: expected a grade"
-        ),
+def invalid_result(*problems: Problem) -> Result:
+    """Return the result of an invalid sheet, as process_workbook makes it from the reader's."""
+    error = InputError(
+        "Broken",
+        list(problems)
+        or [
+            Problem("Broken", "B3", "a whole number ≥ 1", "-2"),
+            Problem("Broken", "A12", "a grade"),
+        ],
     )
+    return Result(error.sheet, Status.INVALID, str(error), problems=error.problems)
 
 
 def timeout_result() -> Result:
@@ -244,7 +247,7 @@ def test_comparison_table_holds_each_options_figures(written: Path) -> None:
     sheet = load_workbook(written)["Plan A results"]
     result = solved_result()
     (header,) = rows_with(sheet, "Option")
-    grades = grade_order(result)
+    grades = result.grade_labels()
     headers = [sheet.cell(row=header, column=c).value for c in range(1, 9 + 2 * len(grades))]
     assert headers == [
         "Option", "Why", "Composites", "Spare", "Largest", "Smallest", "Spread", "Classes",
@@ -272,7 +275,7 @@ def test_comparison_table_holds_each_options_figures(written: Path) -> None:
 def test_class_lists_hold_every_child_and_mark_composites(written: Path) -> None:
     sheet = load_workbook(written)["Plan A results"]
     result = solved_result()
-    grades = grade_order(result)
+    grades = result.grade_labels()
     for option in result.options:
         rows = class_list_rows(sheet, option.rank)
         assert len(rows) == len(option.classes)
@@ -298,7 +301,7 @@ def test_class_lists_hold_every_child_and_mark_composites(written: Path) -> None
 def test_pandas_reads_the_same_class_lists(written: Path) -> None:
     frame = pd.read_excel(written, sheet_name="Plan A results", header=None)
     result = solved_result()
-    grades = grade_order(result)
+    grades = result.grade_labels()
     headers = frame.index[frame[0] == "Class"].tolist()
     assert len(headers) == len(result.options)
     for header, option in zip(headers, result.options, strict=True):
@@ -315,9 +318,9 @@ def test_grades_follow_teaching_order_not_class_order() -> None:
     result = solved_result()
     # Classes listed with grade 2 first must still give columns K, 1, 2.
     result.options[0].classes.reverse()
-    assert grade_order(result) == ["K", "1", "2"]
+    assert result.grade_labels() == ["K", "1", "2"]
     without_scenario = timeout_result()
-    assert grade_order(without_scenario) == ["Year 1", "Year 2"]
+    assert without_scenario.grade_labels() == ["Year 1", "Year 2"]
 
 
 def test_chart_is_stacked_and_reads_option_one_class_list(written: Path) -> None:
@@ -403,6 +406,16 @@ def test_invalid_sheet_lists_each_cell_to_fix(written: Path) -> None:
         "• 'Broken'!B3: expected a whole number ≥ 1 (found -2)",
         "• 'Broken'!A12: expected a grade",
     ]
+
+
+def test_a_cell_holding_a_semicolon_is_one_line_to_fix(tmp_path: Path) -> None:
+    odd = Problem("Broken", "A12", "a grade label without /", "'K; 1/2'")
+    report = Report(file=Path("plan.xlsx"), results=[invalid_result(odd)])
+    write_results(user_workbook(tmp_path / "plan.xlsx"), report, tmp_path / "out.xlsx")
+    sheet = load_workbook(tmp_path / "out.xlsx")["Broken results"]
+    (title,) = rows_with(sheet, "Cells to fix")
+    assert sheet.cell(row=title + 1, column=1).value == f"• {odd}"
+    assert sheet.cell(row=title + 2, column=1).value is None
 
 
 def test_timeout_sheet_says_not_proven_and_uses_grades_found(written: Path) -> None:
@@ -672,8 +685,7 @@ def test_marker_survives_reload_and_renamed_result_sheets_are_replaced(tmp_path:
     # The administrator renames a result sheet: it is still crunch-xl's, and is replaced.
     book["Plan A results"].title = "My favourite"
     book.save(tmp_path / "renamed.xlsx")
-    report = full_report()
-    write_results(tmp_path / "renamed.xlsx", report, tmp_path / "again.xlsx")
+    notes = write_results(tmp_path / "renamed.xlsx", full_report(), tmp_path / "again.xlsx")
     again = load_workbook(tmp_path / "again.xlsx")
     assert "My favourite" not in again.sheetnames
     assert again.sheetnames == load_workbook(tmp_path / "once.xlsx").sheetnames
@@ -682,10 +694,11 @@ def test_marker_survives_reload_and_renamed_result_sheets_are_replaced(tmp_path:
         "'Plan A results'; crunch-xl's sheets are rewritten on every run, so notes typed there "
         "are not kept."
     )
-    assert report.notes == [*full_report().notes, renamed]
-    # Written again (beside, after replacing failed), the report says it once.
-    write_results(tmp_path / "renamed.xlsx", report, tmp_path / "beside.xlsx")
-    assert report.notes == [*full_report().notes, renamed]
+    assert notes == [renamed]
+    # The summary sheet says so too, after the report's own notes.
+    lines = [row[0] for row in again[SUMMARY_SHEET_NAME].iter_rows(values_only=True) if row[0]]
+    said = [f"• {note}" for note in [*full_report().notes, renamed]]
+    assert lines[-len(said) :] == said
 
 
 def test_a_renamed_result_sheet_without_a_scenario_now_is_said_to_be_removed(
@@ -698,8 +711,8 @@ def test_a_renamed_result_sheet_without_a_scenario_now_is_said_to_be_removed(
     book.save(tmp_path / "renamed.xlsx")
     report = full_report()
     report.results = report.results[2:]  # Plan A and Plan B are no longer planned
-    write_results(tmp_path / "renamed.xlsx", report, tmp_path / "again.xlsx")
-    assert report.notes[1:] == [
+    notes = write_results(tmp_path / "renamed.xlsx", report, tmp_path / "again.xlsx")
+    assert notes == [
         "The sheet 'Kept for the staff meeting' (a crunch-xl sheet you renamed) was removed; "
         "crunch-xl's sheets are rewritten on every run, so notes typed there are not kept."
     ]
@@ -834,23 +847,49 @@ def test_compare_helper_names_the_first_changed_cell(tmp_path: Path) -> None:
     assert str(caught.value) == f"'Plan A results'!{cell.coordinate}: {old + 1} != {old}"
 
 
-def test_compare_helper_sees_formats_fills_merges_widths_and_sheets(tmp_path: Path) -> None:
-    changes = {
+def test_compare_helper_names_what_changed_where(tmp_path: Path) -> None:
+    def chart_moved(book: Any) -> None:
+        (chart,) = book["Plan A results"]._charts
+        chart.anchor._from.row += 1
+
+    changes: dict[str, Callable[[Any], object]] = {
         "format": lambda b: setattr(b["Plan A results"]["D2"], "number_format", "0.0"),
         "fill": lambda b: setattr(b["Notes"]["A1"], "fill", PatternFill("solid", fgColor="FF0000")),
         "bold": lambda b: setattr(b["Notes"]["A1"], "font", Font(bold=True)),
+        "font": lambda b: setattr(b["Plan A results"]["A1"], "font", Font(bold=True, size=9)),
+        "border": lambda b: setattr(b["Plan A results"]["A2"], "border", Border(top=Side("thin"))),
+        "alignment": lambda b: setattr(
+            b["Plan A results"]["B3"], "alignment", Alignment(horizontal="right")
+        ),
         "merge": lambda b: b["Notes"].merge_cells("C3:D3"),
         "width": lambda b: setattr(b["Notes"].column_dimensions["B"], "width", 30),
+        "height": lambda b: setattr(b["Plan A results"].row_dimensions[1], "height", 40),
         "freeze": lambda b: setattr(b["Notes"], "freeze_panes", "B2"),
+        "page": lambda b: setattr(b["Plan A results"].page_setup, "orientation", "portrait"),
+        "titles": lambda b: setattr(b["Plan A results"], "print_title_rows", "1:2"),
+        "footer": lambda b: setattr(b["Plan A results"].oddFooter.right, "text", "Page &P"),
+        "sheet name": lambda b: b["Notes"].defined_names.add(DefinedName("Mine", attr_text="A1")),
+        "workbook name": lambda b: b.defined_names.add(DefinedName("Ours", attr_text="1")),
+        "chart": chart_moved,
         "sheet": lambda b: b.create_sheet("Extra"),
     }
     expected = {
         "format": "'Plan A results'!D2 number format: '0.0' != '0.00'",
         "fill": "'Notes'!A1 fill",
         "bold": "'Notes'!A1 bold: True != False",
+        "font": "'Plan A results'!A1 font: (None, 9.0, True,",
+        "border": "'Plan A results'!A2 border: ((None, None), (None, None), ('thin', None)",
+        "alignment": "'Plan A results'!B3 alignment: ('right', None, False, 0.0, 0) != (None,",
         "merge": "'Notes' merged ranges",
         "width": "'Notes' column B width: 30.0 != None",
+        "height": "'Plan A results' row 1 height: 40.0 != 22.0",
         "freeze": "'Notes' frozen panes: 'B2' != None",
+        "page": "'Plan A results' page setup: ('portrait',",
+        "titles": "'Plan A results' print titles: ('$1:$2', None) != ('$1:$3', None)",
+        "footer": "'Plan A results' headers and footers",
+        "sheet name": "'Notes' sheet names: [('Mine', 'A1', False)] != []",
+        "workbook name": "workbook names",
+        "chart": "'Plan A results' chart anchors: [('BarChart', 'A18',",
         "sheet": "sheet names",
     }
     for what, change in changes.items():
@@ -858,4 +897,4 @@ def test_compare_helper_sees_formats_fills_merges_widths_and_sheets(tmp_path: Pa
         change(book)
         book.save(tmp_path / f"{what}.xlsx")
         difference = first_difference(tmp_path / f"{what}.xlsx", GOLDEN)
-        assert difference is not None and difference.startswith(expected[what]), what
+        assert difference is not None and difference.startswith(expected[what]), difference

@@ -26,8 +26,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crunch_xl.excel.template import SheetLayout, fill_instructions_sheet, fill_scenario_sheet
 from crunch_xl.model import Priority, Scenario
-from crunch_xl.template import SheetLayout, fill_instructions_sheet, fill_scenario_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "lakeside-primary.xlsx"
@@ -190,7 +190,7 @@ def lakeside_workbook(path: Path) -> Path:
 
 
 if __name__ == "__main__":
-    from crunch_xl.template import write_template
+    from crunch_xl.excel.template import write_template
 
     lakeside_workbook(SAMPLE)
     write_template(TEMPLATE)

@@ -26,8 +26,9 @@ from typing import BinaryIO, TypeGuard
 
 import pandas as pd
 
-from crunch_xl import template
-from crunch_xl.cells import (
+from crunch_xl.errors import InputError, Problem, WorkbookError
+from crunch_xl.excel import template
+from crunch_xl.excel.cells import (
     RawCell,
     column_cells,
     label_cells,
@@ -35,9 +36,8 @@ from crunch_xl.cells import (
     shared_items_where,
     values_workbook,
 )
-from crunch_xl.errors import InputError, Problem, WorkbookError, cell_ref
+from crunch_xl.excel.package import Package, SheetEntry, local, one_large_at_a_time, open_package
 from crunch_xl.model import Composite, Grade, Priority, Scenario
-from crunch_xl.package import Package, SheetEntry, local, one_large_at_a_time, open_package
 
 #: The columns of a scenario sheet that are read: as many as the widest table (the grades').
 COLUMNS = string.ascii_uppercase[: len(template.GRADE_COLUMNS)]
@@ -448,7 +448,7 @@ class _SheetReader:
     def _problem(self, row: int, column: str, expected: str, found: object = None) -> None:
         """Return nothing; record a problem at a cell, showing the value found (if any)."""
         shown = None if _is_blank(found) else _show(found)
-        problem = Problem(cell_ref(self.sheet, f"{column}{row}"), expected, shown)
+        problem = Problem(self.sheet, f"{column}{row}", expected, shown)
         self.problems.append((row, COLUMNS.index(column), problem))
 
     def _value(self, row: int, column: str) -> object:

@@ -36,8 +36,8 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from .errors import WorkbookError
-from .model import RESULT_SHEET_MARK
+from crunch_xl.errors import WorkbookError
+from crunch_xl.model import RESULT_SHEET_MARK
 
 #: More parts than this is not an ordinary workbook (Excel's own files have tens to hundreds).
 MAX_PARTS = 5_000

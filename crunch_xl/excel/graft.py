@@ -40,7 +40,7 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as safe_xml
 
 from crunch_xl.errors import WorkbookError
-from crunch_xl.package import Package, SheetEntry, local, parse_relationships
+from crunch_xl.excel.package import Package, SheetEntry, local, parse_relationships
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

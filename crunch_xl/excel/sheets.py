@@ -1,15 +1,9 @@
-"""Results -> result sheets, a summary sheet and JSON (openpyxl; styles as named constants).
+"""Results -> a workbook of crunch-xl's own sheets: a summary and one result sheet per scenario.
 
-The summary and result sheets are built with openpyxl in a workbook of their own, then grafted
-into the user's workbook package (graft.py): the user's parts are never loaded or saved again
-by a spreadsheet library, so nothing of theirs is lost or changed.
-
-crunch-xl's own sheets are recognised by the sheet-scoped defined name
-``model.RESULT_SHEET_MARK``, never by their names: the administrator may rename a result sheet,
-and may own a sheet that happens to be called "Plan A results". Every run removes the marked
-sheets and writes them afresh after the user's sheets, so running twice gives the same sheets
-as running once, and the user's sheets are never edited. A marked sheet under a name crunch-xl
-does not give was renamed by the administrator: the report says which sheet replaced it.
+The sheets are built with openpyxl in a workbook of their own (writer.py grafts them into the
+user's workbook). Every sheet carries crunch-xl's mark, the sheet-scoped defined name
+``model.RESULT_SHEET_MARK``, by which the next run finds and replaces it whatever its name.
+Styles come from styles.py, the table the template shares.
 """
 
 from __future__ import annotations
@@ -19,32 +13,57 @@ import math
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.page import PageMargins
 
 from crunch_xl import words
-from crunch_xl.errors import WorkbookError, cell_ref
-from crunch_xl.graft import graft, replaced_sheets
-from crunch_xl.model import (
-    RESULT_SHEET_MARK,
-    Option,
-    Report,
-    Result,
-    Scenario,
-    Status,
-    Suggestion,
+from crunch_xl.errors import cell_ref
+from crunch_xl.excel.styles import (
+    BAD,
+    BEST_OPTION_FONT,
+    CENTRED,
+    CENTRED_TOP,
+    COMPOSITE_FILL,
+    COMPOSITE_FONT,
+    DARK_BLUE,
+    FULL_CLASS_FONT,
+    GOOD,
+    GROUP_HEADER_FILL,
+    GROUP_HEADER_FONT,
+    HEADER_ALIGNMENT,
+    HEADER_BORDER,
+    HEADER_FILL,
+    HEADER_FONT,
+    INTEGER_FORMAT,
+    LABEL_FONT,
+    LEFT,
+    LINK_ALIGNMENT,
+    LINK_FONT,
+    NEUTRAL,
+    NOTE_FONT,
+    ROW_HEIGHT_PT,
+    SECONDS_FORMAT,
+    SECTION_FONT,
+    TITLE_FONT,
+    TOP,
+    TOTAL_BORDER,
+    TOTAL_FONT,
+    WRAP_TOP,
+    fit_height,
+    fit_to_page_width,
+    font,
+    lines_needed,
+    solid,
 )
-from crunch_xl.package import Package, one_large_at_a_time, open_package
-from crunch_xl.reader import cell_text
+from crunch_xl.model import RESULT_SHEET_MARK, Option, Report, Result, Scenario, Status, Suggestion
 
 # --- sheet names -------------------------------------------------------------------------------
 
@@ -54,55 +73,20 @@ MAX_SHEET_NAME = 31
 FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 RESULT_SHEET_SUFFIX = " results"
 SUMMARY_SHEET_NAME = "crunch-xl summary"
-#: The names crunch-xl gives its sheets (numbered when taken); any other name on a marked sheet
-#: is one the administrator gave it.
-_GIVEN_NAME = re.compile(
-    rf"(?:.*{re.escape(RESULT_SHEET_SUFFIX)}|{re.escape(SUMMARY_SHEET_NAME)})(?: \(\d+\))?",
-    re.IGNORECASE,
-)
+#: Marks a scenario name shortened to fit Excel's 31 characters.
+ELLIPSIS = "…"
 #: Cell A1 of each sheet: what a sheet is, whatever it has been renamed to.
 SUMMARY_TITLE = "crunch-xl summary"
 RESULT_TITLE = "{sheet}: class plan"
 
-# --- styles ------------------------------------------------------------------------------------
-
-#: Every font names its face: a font without one shows as a serif face outside Excel.
-BODY_FONT_NAME = "Calibri"
-
-
-def _font(*, size: float = 11, **style: Any) -> Font:
-    """Return a font in the body face, 11 pt unless told otherwise."""
-    return Font(name=BODY_FONT_NAME, size=size, **style)
-
-
-TITLE_FONT = _font(bold=True, size=14, color="1F3864")
-SECTION_FONT = _font(bold=True, size=12, color="1F3864")
-LABEL_FONT = _font(bold=True)
-HEADER_FONT = _font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill(fill_type="solid", fgColor="1F4E78")
-GROUP_HEADER_FONT = _font(bold=True, italic=True, color="1F4E78")
-GROUP_HEADER_FILL = PatternFill(fill_type="solid", fgColor="DDEBF7")
-COMPOSITE_FILL = PatternFill(fill_type="solid", fgColor="FCE4D6")
-COMPOSITE_FONT = _font(italic=True, color="843C0C")
-BEST_OPTION_FONT = _font(bold=True)
-TOTAL_FONT = _font(bold=True)
-NOTE_FONT = _font(italic=True, color="595959")
-LINK_FONT = _font(underline="single", color="0563C1")
-THIN = Side(style="thin", color="8EA9DB")
-HEADER_BORDER = Border(bottom=THIN)
-TOTAL_BORDER = Border(top=Side(style="thin", color="1F4E78"))
-WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-TOP = Alignment(vertical="top")
-LINK_ALIGNMENT = Alignment(vertical="top", indent=1)
-CENTRED = Alignment(horizontal="center", vertical="center")
-HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+# --- status --------------------------------------------------------------------------------
 
 #: Excel's own Good / Neutral / Bad cell colours (fill, font) for each status.
 STATUS_COLOURS: dict[Status, tuple[str, str]] = {
-    Status.SOLVED: ("C6EFCE", "006100"),
-    Status.TIMEOUT: ("FFEB9C", "9C5700"),
-    Status.INFEASIBLE: ("FFC7CE", "9C0006"),
-    Status.INVALID: ("FFC7CE", "9C0006"),
+    Status.SOLVED: GOOD,
+    Status.TIMEOUT: NEUTRAL,
+    Status.INFEASIBLE: BAD,
+    Status.INVALID: BAD,
 }
 STATUS_LABELS: dict[Status, str] = {
     Status.SOLVED: "Solved",
@@ -110,10 +94,7 @@ STATUS_LABELS: dict[Status, str] = {
     Status.INFEASIBLE: "Impossible",
     Status.INVALID: "Invalid input",
 }
-SUMMARY_TAB_COLOUR = "1F4E78"
-
-INTEGER_FORMAT = "0"
-SECONDS_FORMAT = "0.00"
+SUMMARY_TAB_COLOUR = DARK_BLUE
 
 # --- layout ------------------------------------------------------------------------------------
 
@@ -150,41 +131,11 @@ SUMMARY_HEADERS = (
 REPLACED_NOTE = (
     "crunch-xl writes this sheet: the next run replaces it, so notes typed here are lost."
 )
-FULL_CLASS_FONT = _font(bold=True, color="9C0006")
 SUMMARY_HEADER_ROW = 5
 CHART_HEIGHT_CM = 8.0
-TEXT_CHARACTERS_PER_WIDTH = 1.15
-#: Marks a scenario name shortened to fit Excel's 31 characters.
-ELLIPSIS = "…"
-#: Excel's default row height in points; used to reserve rows for the chart and wrapped text.
-ROW_HEIGHT_PT = 15.0
 
 
-# --- public API --------------------------------------------------------------------------------
-
-
-def write_results(source: Path, report: Report, destination: Path) -> None:
-    """Return nothing; save `source` plus fresh result and summary sheets to `destination`.
-
-    The user's parts are copied as they are; crunch-xl's sheets of an earlier run are replaced,
-    and a note in `report.notes` names each one the administrator had renamed. A workbook saved
-    as Strict Open XML cannot take them: `destination` then holds the result sheets alone.
-    """
-    try:
-        with open_package(source) as package, one_large_at_a_time(package):
-            user_sheets = [sheet.name for sheet in package.sheets if not sheet.is_result]
-            if not package.strict:
-                for note in _renamed_sheet_notes(package, report, user_sheets):
-                    if note not in report.notes:  # written again beside: said once
-                        report.notes.append(note)
-            built = build_results(report, user_sheets)
-            data = built if package.strict else graft(package, built)
-    except WorkbookError as exc:
-        raise WorkbookError(f"Cannot open {source.name} to write the results: {exc}") from exc
-    try:
-        _write_bytes(destination, data)
-    except OSError as exc:
-        raise WorkbookError(f"Cannot write {destination}: {exc}") from exc
+# --- the workbook ------------------------------------------------------------------------------
 
 
 def build_results(report: Report, taken: Sequence[str]) -> bytes:
@@ -213,22 +164,6 @@ def build_results(report: Report, taken: Sequence[str]) -> bytes:
     return packed.getvalue()
 
 
-def report_json(reports: list[Report]) -> dict[str, Any] | list[dict[str, Any]]:
-    """Return SPEC section 3's JSON for one report (an object) or several (a list of them).
-
-    Keys beyond the SPEC: report level ``output`` (where the results went, or null), ``notes``
-    and ``lost``; scenario level ``verdict`` (the one-line verdict of the sheets) and
-    ``warnings``; option level ``smallest``, ``range``, ``proven``, ``equally_good``,
-    ``reason`` and, with estimates, ``best_covering``; suggestion level ``composites`` (the
-    fewest composites any plan needs after the change, or null).
-    ``file`` is the workbook path as it was given.
-    """
-    objects = [_report_object(report) for report in reports]
-    if len(objects) == 1:
-        return objects[0]
-    return objects
-
-
 def sheet_names(report: Report, taken: Sequence[str]) -> tuple[str, list[str]]:
     """Return the names of the summary sheet and of each result sheet, avoiding `taken`."""
     taken = list(taken)
@@ -240,33 +175,6 @@ def sheet_names(report: Report, taken: Sequence[str]) -> tuple[str, list[str]]:
         taken.append(name)
         result_names.append(name)
     return summary_name, result_names
-
-
-def _renamed_sheet_notes(package: Package, report: Report, taken: Sequence[str]) -> list[str]:
-    """Return a note for each of crunch-xl's sheets to be replaced that the user had renamed.
-
-    A sheet is matched to its replacement by its title (cell A1), which names its scenario.
-    """
-    summary_name, result_names = sheet_names(report, taken)
-    replacements = {SUMMARY_TITLE: ("summary sheet", summary_name)}
-    for result, name in zip(report.results, result_names, strict=True):
-        replacements[RESULT_TITLE.format(sheet=result.sheet)] = ("result sheet", name)
-    kept = "crunch-xl's sheets are rewritten on every run, so notes typed there are not kept."
-    notes = []
-    for sheet in replaced_sheets(package):
-        if _GIVEN_NAME.fullmatch(sheet.name):
-            continue
-        title = cell_text(package, sheet, "A1") if sheet.kind == "worksheet" else None
-        if title in replacements:
-            kind, new = replacements[title]
-            notes.append(
-                f"The {kind} '{sheet.name}' (a {kind} you renamed) was replaced by '{new}'; " + kept
-            )
-        else:
-            notes.append(
-                f"The sheet '{sheet.name}' (a crunch-xl sheet you renamed) was removed; " + kept
-            )
-    return notes
 
 
 def result_sheet_name(scenario_sheet: str, taken: Iterable[str]) -> str:
@@ -302,56 +210,7 @@ def is_result_sheet(sheet: Any) -> bool:
     return names is not None and RESULT_SHEET_MARK in names
 
 
-def verdict(result: Result) -> str:
-    """Return the one-line verdict for a scenario, e.g. "Solved: best plan has 1 composite…"."""
-    best = result.options[0] if result.options else None
-    if result.status is Status.SOLVED and best is not None:
-        proof = "proven best" if best.proven else "not proven best"
-        full = [label for label, room in best.headroom.items() if room.more == 0]
-        tight = (
-            f"; no room for one more child in {words.join(words.grade(g) for g in full)}"
-            if full
-            else ""
-        )
-        return f"Solved: best plan has {_describe(best)} ({proof}){tight}"
-    if result.status is Status.TIMEOUT:
-        if best is None:
-            return "Time limit reached before any plan was found"
-        return f"Time limit reached: best plan found has {_describe(best)} (not proven best)"
-    if result.status is Status.INFEASIBLE:
-        return f"Impossible: {result.message or 'no plan obeys every rule'}"
-    if result.status is Status.INVALID:
-        return f"Not planned, fix the scenario sheet: {result.message}"
-    return STATUS_LABELS[result.status]
-
-
-def grade_order(result: Result) -> list[str]:
-    """Return the grade labels of a result in teaching order (the scenario's, else as found)."""
-    labels = [grade.label for grade in result.scenario.grades] if result.scenario else []
-    for option in result.options:
-        for school_class in option.classes:
-            for label in (*school_class.kind, *school_class.counts):
-                if label not in labels:
-                    labels.append(label)
-    return labels
-
-
-# --- words -------------------------------------------------------------------------------------
-
-
-def _plural(count: int, word: str) -> str:
-    """Return "no composites", "1 composite", "2 composites", "3 classes"."""
-    many = word + ("es" if word.endswith("s") else "s")
-    return f"no {many}" if count == 0 else words.count(count, word, many)
-
-
-def _describe(option: Option) -> str:
-    """Return "1 composite, 2 spare places in the fullest class, largest class 24"."""
-    spare = words.count(option.spare, "spare place")
-    return (
-        f"{_plural(option.composites, 'composite')}, {spare} in the fullest class, "
-        f"largest class {option.largest}"
-    )
+# --- words on the sheets -----------------------------------------------------------------------
 
 
 def _room(option: Option, label: str) -> str:
@@ -377,15 +236,17 @@ def _why(option: Option) -> str:
 
 def _scenario_facts(scenario: Scenario) -> str:
     """Return one line describing the scenario the plan was made for."""
+    teachers = words.count(scenario.teachers, "teacher", zero="no")
     every = (
         "every teacher has a class"
         if scenario.use_every_teacher
-        else f"up to {_plural(scenario.teachers, 'class')}"
+        else f"up to {words.count(scenario.teachers, 'class', zero='no')}"
     )
+    grades = words.count(len(scenario.grades), "grade", zero="no")
     composites = ", ".join(c.name for c in scenario.composites) or "none"
     return (
-        f"{scenario.children} children in {_plural(len(scenario.grades), 'grade')}; "
-        f"{_plural(scenario.teachers, 'teacher')} ({every}); composites allowed: {composites}; "
+        f"{scenario.children} children in {grades}; {teachers} ({every}); "
+        f"composites allowed: {composites}; "
         f"fewest from one grade in a composite: {scenario.composite_minimum}; "
         f"priority: {scenario.priority.value.lower()}"
     )
@@ -407,13 +268,6 @@ def _set_widths(sheet: Any, widths: Sequence[float]) -> None:
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
-def _lines_needed(text: str, width: float) -> int:
-    """Return how many lines wrapped text takes in a cell `width` characters wide."""
-    # Text averages narrower than the digit "0" that Excel's width unit measures.
-    per_line = max(1, int(width * TEXT_CHARACTERS_PER_WIDTH))
-    return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
-
-
 def _text_row(
     sheet: Any,
     row: int,
@@ -421,25 +275,17 @@ def _text_row(
     last: int,
     text: str,
     widths: Sequence[float],
-    font: Font | None = None,
+    text_font: Font | None = None,
 ) -> None:
     """Write wrapped text merged over columns first..last, tall enough to show it all."""
     cell = sheet.cell(row=row, column=first, value=text)
     cell.alignment = WRAP_TOP
-    if font is not None:
-        cell.font = font
+    if text_font is not None:
+        cell.font = text_font
     if last > first:
         sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
     # Excel never grows merged rows to fit, so set the height from the text's length.
-    _fit_height(sheet, row, _lines_needed(text, sum(widths[first - 1 : last])))
-
-
-def _fit_height(sheet: Any, row: int, lines: int) -> None:
-    """Make a row tall enough for `lines` lines of wrapped text (never shorter than it is)."""
-    if lines > 1:
-        height = ROW_HEIGHT_PT * lines
-        current = sheet.row_dimensions[row].height
-        sheet.row_dimensions[row].height = max(height, current or 0)
+    fit_height(sheet, row, lines_needed(text, sum(widths[first - 1 : last])))
 
 
 def _header_row(sheet: Any, row: int, first: int, headers: Sequence[str]) -> None:
@@ -461,7 +307,7 @@ def _group_header(
     cell = sheet.cell(row=row, column=first, value=text)
     cell.font = GROUP_HEADER_FONT
     cell.alignment = HEADER_ALIGNMENT
-    _fit_height(sheet, row, _lines_needed(text, sum(widths[first - 1 : last]) - 1))
+    fit_height(sheet, row, lines_needed(text, sum(widths[first - 1 : last]) - 1))
     for column in range(first, last + 1):
         sheet.cell(row=row, column=column).fill = GROUP_HEADER_FILL
     if last > first:
@@ -477,10 +323,7 @@ def _number(sheet: Any, row: int, column: int, value: int | float | None, fmt: s
 
 def _page_setup(sheet: Any, title_rows: str) -> None:
     """Make a sheet print-ready: landscape, one page wide, repeated titles, named pages."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0  # as many pages tall as needed
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_page_width(sheet)
     sheet.print_title_rows = title_rows
     sheet.print_options.horizontalCentered = True
     sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.7, bottom=0.7, header=0.3)
@@ -506,7 +349,7 @@ def _result_widths(result: Result, grades: Sequence[str], columns: int) -> list[
 
 def _write_result_sheet(sheet: Any, result: Result) -> None:
     """Fill a result sheet: header block, messages, options compared, chart and class lists."""
-    grades = grade_order(result)
+    grades = result.grade_labels()
     columns = max(len(COMPARISON_HEADERS) + 2 * len(grades) + 1, 3 + len(grades), 6)
     widths = _result_widths(result, grades, columns)
     _set_widths(sheet, widths)
@@ -518,15 +361,13 @@ def _write_result_sheet(sheet: Any, result: Result) -> None:
     sheet.row_dimensions[1].height = 22
     sheet.cell(row=2, column=1, value="Status").font = LABEL_FONT
     status = sheet.cell(row=2, column=2, value=STATUS_LABELS[result.status])
-    status.fill = PatternFill(fill_type="solid", fgColor=fill)
-    status.font = _font(bold=True, color=colour)
+    status.fill = solid(fill)
+    status.font = font(bold=True, color=colour)
     sheet.cell(row=2, column=3, value="Seconds").font = LABEL_FONT
-    _number(sheet, 2, 4, round(result.seconds, 2), SECONDS_FORMAT).alignment = Alignment(
-        horizontal="left"
-    )
+    _number(sheet, 2, 4, round(result.seconds, 2), SECONDS_FORMAT).alignment = LEFT
     sheet.cell(row=3, column=1, value="Verdict").font = LABEL_FONT
     sheet.cell(row=3, column=1).alignment = TOP
-    _text_row(sheet, 3, 2, columns, verdict(result), widths)
+    _text_row(sheet, 3, 2, columns, words.verdict(result), widths)
     row = HEADER_ROWS + 1
     if result.scenario is not None:
         sheet.cell(row=row, column=1, value="Scenario").font = LABEL_FONT
@@ -547,7 +388,7 @@ def _write_result_sheet(sheet: Any, result: Result) -> None:
     if result.warnings:
         row = _write_lines(sheet, row, "Worth a look", result.warnings, columns, widths)
     if result.status is Status.INVALID and result.message:
-        problems = [part.strip() for part in result.message.split("; ") if part.strip()]
+        problems = [str(problem) for problem in result.problems] or [result.message]
         row = _write_lines(sheet, row, "Cells to fix", problems, columns, widths)
     elif result.status in (Status.SOLVED, Status.TIMEOUT) and result.message:
         row = _write_lines(sheet, row, "Note", [result.message], columns, widths)
@@ -633,7 +474,7 @@ def _write_comparison(
         )
         _number(sheet, row, 1, option.rank, INTEGER_FORMAT).alignment = CENTRED
         sheet.cell(row=row, column=2, value=_why(option)).alignment = WRAP_TOP
-        _fit_height(sheet, row, _lines_needed(_why(option), widths[1]))
+        fit_height(sheet, row, lines_needed(_why(option), widths[1]))
         for offset, value in enumerate(values):
             _number(sheet, row, 3 + offset, value, INTEGER_FORMAT)
         for offset, label in enumerate(grades):
@@ -662,7 +503,7 @@ def _write_class_list(
     sheet: Any, row: int, option: Option, grades: Sequence[str], widths: Sequence[float]
 ) -> int:
     """Write one option's classes, composites marked, with a totals row; return next row."""
-    title = f"Option {option.rank}: {_why(option)} ({_describe(option)})"
+    title = f"Option {option.rank}: {_why(option)} ({words.describe(option)})"
     sheet.cell(row=row, column=1, value=title).font = SECTION_FONT
     row += 1
     total_column = 3 + len(grades)
@@ -772,10 +613,10 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
         fill, colour = STATUS_COLOURS[result.status]
         sheet.cell(row=row, column=1, value=result.sheet).alignment = WRAP_TOP
         status = sheet.cell(row=row, column=2, value=STATUS_LABELS[result.status])
-        status.fill = PatternFill(fill_type="solid", fgColor=fill)
-        status.font = _font(bold=True, color=colour)
+        status.fill = solid(fill)
+        status.font = font(bold=True, color=colour)
         status.alignment = TOP
-        _text_row(sheet, row, 3, 3, verdict(result), widths)
+        _text_row(sheet, row, 3, 3, words.verdict(result), widths)
         figures = (
             (
                 best.composites,
@@ -792,14 +633,14 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
             _number(sheet, row, 4 + offset, value, INTEGER_FORMAT).alignment = WRAP_TOP
         if best is not None and best.covers_estimates is not None:
             covers = sheet.cell(row=row, column=10, value="Yes" if best.covers_estimates else "No")
-            covers.alignment = Alignment(horizontal="center", vertical="top")
+            covers.alignment = CENTRED_TOP
         _number(sheet, row, 11, round(result.seconds, 2), SECONDS_FORMAT).alignment = WRAP_TOP
         link = sheet.cell(row=row, column=12, value=name)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=cell_ref(name, "A1"), display=name)
         link.font = LINK_FONT
         link.alignment = LINK_ALIGNMENT
         for column, text in ((1, result.sheet), (12, name)):
-            _fit_height(sheet, row, _lines_needed(text, widths[column - 1] - 2))
+            fit_height(sheet, row, lines_needed(text, widths[column - 1] - 2))
         row += 1
     row += 1
     if report.notes:
@@ -810,91 +651,3 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
 
     sheet.freeze_panes = f"A{SUMMARY_HEADER_ROW + 1}"
     _page_setup(sheet, f"{SUMMARY_HEADER_ROW}:{SUMMARY_HEADER_ROW}")
-
-
-# --- JSON --------------------------------------------------------------------------------------
-
-
-def _report_object(report: Report) -> dict[str, Any]:
-    """Return the JSON object for one report."""
-    return {
-        "file": str(report.file),
-        "output": str(report.output) if report.output is not None else None,
-        "scenarios": [_scenario_object(result) for result in report.results],
-        "notes": list(report.notes),
-        "lost": list(report.lost),
-    }
-
-
-def _scenario_object(result: Result) -> dict[str, Any]:
-    """Return the JSON object for one scenario's result."""
-    grades = grade_order(result)
-    scenario: dict[str, Any] = {
-        "sheet": result.sheet,
-        "status": result.status.value,
-        "message": result.message,
-        "seconds": round(result.seconds, 2),
-        "verdict": verdict(result),
-        "warnings": list(result.warnings),
-        "options": [_option_object(option, grades) for option in result.options],
-    }
-    if result.status is Status.INFEASIBLE:
-        scenario["suggestions"] = [
-            {
-                "text": s.text,
-                "field": s.field.value,
-                "target": s.target,
-                "value": s.value,
-                "composites": s.composites,
-            }
-            for s in result.suggestions
-        ]
-    if result.scenario is not None and result.scenario.has_estimates:
-        scenario["estimates"] = {
-            g.label: list(g.estimates) for g in result.scenario.grades if g.has_estimates
-        }
-        if result.estimates_message:
-            scenario["estimates_message"] = result.estimates_message
-    return scenario
-
-
-def _option_object(option: Option, grades: Sequence[str]) -> dict[str, Any]:
-    """Return the JSON object for one option, counts in teaching order, zero counts left out."""
-    found: dict[str, Any] = {
-        "rank": option.rank,
-        "composites": option.composites,
-        "spare": option.spare,
-        "largest": option.largest,
-        "smallest": option.smallest,
-        "spread": option.spread,
-        "range": option.range,
-        "proven": option.proven,
-        "equally_good": option.equally_good,
-        "reason": option.reason,
-        "headroom": {
-            label: {"fewer": room.fewer, "more": room.more}
-            for label, room in option.headroom.items()
-        },
-        "classes": [
-            {
-                "name": c.name,
-                "counts": {
-                    label: int(c.counts[label]) for label in grades if c.counts.get(label, 0)
-                },
-            }
-            for c in option.classes
-        ],
-    }
-    if option.covers_estimates is not None:
-        found["covers_estimates"] = option.covers_estimates
-        found["best_covering"] = option.best_covering
-    return found
-
-
-# --- saving ----------------------------------------------------------------------------------
-
-
-def _write_bytes(destination: Path, data: bytes) -> None:
-    """Write a finished workbook to disk in one plain write, closing the file whatever happens."""
-    with open(destination, "wb") as handle:
-        handle.write(data)

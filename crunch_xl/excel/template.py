@@ -7,7 +7,7 @@ constants, so the template and the reader cannot drift apart.
 from __future__ import annotations
 
 import datetime
-import math
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -15,11 +15,28 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crunch_xl.excel.styles import (
+    FIRST_HEADER_ALIGNMENT,
+    HEADER_ALIGNMENT,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_BORDER,
+    INPUT_FILL,
+    INPUT_HEADER_BORDER,
+    LABEL_FONT,
+    NOTE_FONT,
+    TEXT_FORMAT,
+    TITLE_FONT,
+    WRAP_TOP,
+    fit_height,
+    fit_to_page_width,
+    lines_needed,
+)
+from crunch_xl.files import write_atomically
 from crunch_xl.model import Priority
 
 # Settings labels (column A) and table headers, exactly as SPEC section 2 spells them.
@@ -92,24 +109,12 @@ EXAMPLE_COMPOSITES: tuple[tuple[str], ...] = (
     ("5/6",),
 )
 
-# Styles: input cells are the only shaded, bordered cells, so they stand out.
-TITLE_FONT = Font(bold=True, size=14, color="1F4E78")
-NOTE_FONT = Font(italic=True, color="595959")
-LABEL_FONT = Font(bold=True)
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_THIN = Side(style="thin", color="BF9000")
-INPUT_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_SIDE = Side(style="thin", color="1F4E78")
-HEADER_BORDER = Border(left=_HEADER_SIDE, right=_HEADER_SIDE, top=_HEADER_SIDE, bottom=_HEADER_SIDE)
-WRAP = Alignment(wrap_text=True, vertical="top")
-CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
-TEXT_FORMAT = "@"  # typed 1/2 must stay text: Excel would otherwise turn it into a date
 SCENARIO_WIDTHS = {"A": 30, "B": 18, "C": 15, "D": 15, "E": 15, "F": 15, "G": 15, "H": 15}
 INSTRUCTION_WIDTHS = {"A": 3, "B": 46, "C": 90}
 #: A scenario sheet's last column: the Grades table's widest.
 _LAST_COLUMN = get_column_letter(len(GRADE_COLUMNS))
+#: The instructions' prose wraps sooner than the result sheets' short texts.
+_INSTRUCTION_CHARACTERS_PER_WIDTH = 0.95
 TAB_COLOURS = {INSTRUCTIONS_SHEET: "808080", EXAMPLE_SHEET: "70AD47", BLANK_SHEET: "FFC000"}
 
 # Fixed so that two runs write the same document properties (openpyxl stamps "modified").
@@ -140,7 +145,10 @@ class SheetLayout:
 
 
 def write_template(path: Path) -> None:
-    """Return nothing; write the template workbook (instructions, example, blank) to ``path``."""
+    """Return nothing; write the template workbook (instructions, example, blank) to ``path``.
+
+    ``path`` is replaced in one step (files.write_atomically); OSError when it cannot be.
+    """
     workbook = Workbook()
     instructions = workbook.active
     assert instructions is not None  # a new Workbook always has one sheet
@@ -164,7 +172,9 @@ def write_template(path: Path) -> None:
     workbook.properties.creator = "crunch-xl"
     workbook.properties.title = "crunch-xl class plan"
     workbook.properties.created = CREATED
-    workbook.save(path)
+    packed = io.BytesIO()
+    workbook.save(packed)
+    write_atomically(path, packed.getvalue())
 
 
 def fill_scenario_sheet(
@@ -204,7 +214,7 @@ def fill_scenario_sheet(
         "each scenario to compare; crunch-xl adds its results as new sheets."
     )
     ws["A2"].font = NOTE_FONT
-    ws["A2"].alignment = WRAP
+    ws["A2"].alignment = WRAP_TOP
     ws.merge_cells(f"A2:{_LAST_COLUMN}2")
     ws.row_dimensions[2].height = 30
 
@@ -213,7 +223,7 @@ def fill_scenario_sheet(
         row = FIRST_SETTING_ROW + offset
         settings[label] = row
         ws.cell(row, 1, label).font = LABEL_FONT
-        ws.cell(row, 1).alignment = WRAP
+        ws.cell(row, 1).alignment = WRAP_TOP
         if len(label) > SCENARIO_WIDTHS["A"]:
             ws.row_dimensions[row].height = 30
         _input_cell(ws, row, 2, _plain(values[label]))
@@ -237,7 +247,7 @@ def fill_scenario_sheet(
     )
     for letter, width in SCENARIO_WIDTHS.items():
         ws.column_dimensions[letter].width = width
-    _fit_to_page_width(ws)
+    fit_to_page_width(ws)
     return SheetLayout(settings, GRADE_HEADER_ROW, composite_header_row)
 
 
@@ -253,24 +263,23 @@ def fill_instructions_sheet(ws: Worksheet) -> None:
     for kind, first, second in _INSTRUCTIONS:
         if kind == "heading":
             row += 1
-            ws.cell(row, 2, first).font = LABEL_FONT
+            ws.cell(row, 2, first).font = HEADER_FONT
             ws.cell(row, 2).fill = HEADER_FILL
-            ws.cell(row, 2).font = HEADER_FONT
             ws.cell(row, 3).fill = HEADER_FILL
         elif kind == "step":
-            ws.cell(row, 2, first).alignment = WRAP
+            ws.cell(row, 2, first).alignment = WRAP_TOP
             ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=3)
             _fit_height(ws, row, first, INSTRUCTION_WIDTHS["B"] + INSTRUCTION_WIDTHS["C"])
         else:
             ws.cell(row, 2, first).font = LABEL_FONT
-            ws.cell(row, 2).alignment = WRAP
-            ws.cell(row, 3, second).alignment = WRAP
+            ws.cell(row, 2).alignment = WRAP_TOP
+            ws.cell(row, 3, second).alignment = WRAP_TOP
             _fit_height(ws, row, second, INSTRUCTION_WIDTHS["C"])
         row += 1
     for letter, width in INSTRUCTION_WIDTHS.items():
         ws.column_dimensions[letter].width = width
     ws.sheet_view.showGridLines = False
-    _fit_to_page_width(ws)
+    fit_to_page_width(ws)
 
 
 _INSTRUCTIONS: tuple[tuple[str, str, str], ...] = (
@@ -402,21 +411,8 @@ _INSTRUCTIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def _fit_height(ws: Worksheet, row: int, text: str, width: float) -> None:
-    """Return nothing; make a wrapped row tall enough for ``text`` in a column ``width`` wide.
-
-    Excel does not grow rows for wrapped text written by a program, so set it explicitly.
-    """
-    lines = max(1, math.ceil(len(text) / (width * 0.95)))
-    if lines > 1:
-        ws.row_dimensions[row].height = 15 * lines
-
-
-def _fit_to_page_width(ws: Worksheet) -> None:
-    """Return nothing; print the sheet landscape, one page wide."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    """Return nothing; make a wrapped row tall enough for ``text`` in a column ``width`` wide."""
+    fit_height(ws, row, lines_needed(text, width, _INSTRUCTION_CHARACTERS_PER_WIDTH))
 
 
 def _plain(value: object) -> object:
@@ -448,15 +444,15 @@ def _table(
     last input row would be read as one more row of the table.
     """
     ws.cell(header_row - 1, 1, hint).font = NOTE_FONT
-    ws.cell(header_row - 1, 1).alignment = WRAP
+    ws.cell(header_row - 1, 1).alignment = WRAP_TOP
     ws.merge_cells(f"A{header_row - 1}:{_LAST_COLUMN}{header_row - 1}")
     ws.row_dimensions[header_row - 1].height = 30
     for column, text in enumerate(headers, start=1):
         cell = ws.cell(header_row, column, text)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
-        cell.border = HEADER_BORDER
-        cell.alignment = CENTRE if column > 1 else Alignment(vertical="center")
+        cell.border = INPUT_HEADER_BORDER
+        cell.alignment = HEADER_ALIGNMENT if column > 1 else FIRST_HEADER_ALIGNMENT
     for index in range(input_rows):
         given = list(rows[index]) if index < len(rows) else []
         for column in range(1, len(headers) + 1):
