@@ -8,8 +8,10 @@ properties run against every solver backend.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,9 +27,16 @@ from reference import (
     structure_of,
 )
 
+from benchmarks.suite import generate_school
 from crunch_xl import planner
 from crunch_xl.model import Composite, Grade, Option, Priority, Result, Scenario, Status
 from crunch_xl.planner import SOLVERS
+from crunch_xl.planner.formulation import Question
+from crunch_xl.planner.listing import first_to_finish, structures
+from crunch_xl.planner.ranking import SPLIT_ORDERS, Caps
+from crunch_xl.planner.school import School
+from crunch_xl.planner.search import Search
+from crunch_xl.planner.solvers import backend
 
 FEWEST, SMALLEST, EVEN = (
     Priority.FEWEST_COMPOSITES,
@@ -421,10 +430,8 @@ def test_a_tiny_time_limit_never_raises() -> None:
             assert broken_rules(s, option.classes) == []
 
 
-def test_the_models_asked_can_be_written_for_reading(tmp_path: object) -> None:
-    from pathlib import Path
-
-    folder = Path(str(tmp_path)) / "models"
+def test_the_models_asked_can_be_written_for_reading(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
     s = scenario([grade("K", 40, 15, 22), grade("1", 45, 15, 24)], 4, Composite(("K", "1")))
     planner.plan(s, models=folder)
     written = sorted(folder.glob("*.lp"))
@@ -654,3 +661,59 @@ def test_how_an_option_differs_is_said_in_words() -> None:
     assert differ(other, first) == "2 4/5 classes more; Grade 4 loses 2 classes"
     one = [school_class(("4", "5"), 24), school_class(("4",), 24), school_class(("5",), 24)]
     assert differ(one, first) == "a 4/5 class more; Grade 4 loses 1 class"
+
+
+# -- the two ways a level is listed agree ---------------------------------------------------
+
+
+def listed_both_ways(s: Scenario, caps: Caps) -> tuple[list[Structure], list[Structure]]:
+    """Return a level listed by the search over class counts and by the solver, each alone.
+
+    Whichever finishes first gives a level when the planner runs, so the answer is the same
+    only if both list exactly the same structures in the same order. With a folder for its
+    models the solver lists alone; the search over class counts is run on its own here.
+    """
+    school = School(s)
+    deadline = time.perf_counter() + 60
+    with tempfile.TemporaryDirectory() as folder:
+        by_solver = Search(
+            school, backend("highs"), SPLIT_ORDERS[s.priority], deadline, Path(folder)
+        ).level(caps, frozenset(), None)
+    search = Search(school, backend("highs"), SPLIT_ORDERS[s.priority], deadline)
+    question = Question(caps)
+    by_search = first_to_finish(
+        [structures(school, caps, lambda structure: search.keeps(structure, question))]
+    )
+    return by_search, by_solver
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    s=st.one_of(tiny_scenarios(), small_schools()),
+    every=st.booleans(),
+    composites=st.sampled_from([None, None, 0, 1]),
+    spare=st.sampled_from([None, None, 0, 2]),
+)
+def test_the_search_over_class_counts_and_the_solver_list_the_same_structures(
+    s: Scenario, every: bool, composites: int | None, spare: int | None
+) -> None:
+    s = replace(s, use_every_teacher=every)
+    by_search, by_solver = listed_both_ways(s, Caps(composites=composites, spare=spare))
+    assert by_search == by_solver
+
+
+@pytest.mark.parametrize(
+    ("number", "caps", "listed"),
+    [(1, Caps(), 34), (4, Caps(spare=2), 22), (2, Caps(), 168)],
+    ids=["rural-01", "rural-04-spare-2", "rural-02"],
+)
+def test_multi_age_schools_list_their_many_structures_the_same_both_ways(
+    number: int, caps: Caps, listed: int
+) -> None:
+    # Rural schools where any run of grades may form a composite have levels of many
+    # structures: where the two listings would most likely part.
+    school, teachers = generate_school("rural", number)
+    s = replace(school, teachers=teachers, use_every_teacher=True)
+    by_search, by_solver = listed_both_ways(s, caps)
+    assert len(by_search) == listed
+    assert by_search == by_solver

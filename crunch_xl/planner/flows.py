@@ -61,31 +61,34 @@ class _Network:
 
     def max_flow(self, source: int, sink: int) -> int:
         """Push as much as possible from source to sink along residual paths; return it."""
+        # Local names: this loop is where the search over class counts spends its time.
+        head, to, cap, size = self.head, self.to, self.cap, self.size
         pushed = 0
         while True:
-            parent = [-1] * self.size
+            parent = [-1] * size
             parent[source] = -2
             queue = deque([source])
+            pop, push = queue.popleft, queue.append
             while queue and parent[sink] == -1:
-                node = queue.popleft()
-                for index in self.head[node]:
-                    nxt = self.to[index]
-                    if self.cap[index] > 0 and parent[nxt] == -1:
+                for index in head[pop()]:
+                    nxt = to[index]
+                    if cap[index] > 0 and parent[nxt] == -1:
                         parent[nxt] = index
-                        queue.append(nxt)
+                        push(nxt)
             if parent[sink] == -1:
                 return pushed
             amount, node = _UNLIMITED, sink
             while node != source:
                 index = parent[node]
-                amount = min(amount, self.cap[index])
-                node = self.to[index ^ 1]
+                if cap[index] < amount:
+                    amount = cap[index]
+                node = to[index ^ 1]
             node = sink
             while node != source:
                 index = parent[node]
-                self.cap[index] -= amount
-                self.cap[index ^ 1] += amount
-                node = self.to[index ^ 1]
+                cap[index] -= amount
+                cap[index ^ 1] += amount
+                node = to[index ^ 1]
             pushed += amount
 
     def settle(self) -> bool:

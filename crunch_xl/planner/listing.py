@@ -6,9 +6,10 @@ over class counts lists them and proves the list complete by having looked every
 solver lists them too, box by box (Search._boxes). Which is quicker depends on the school:
 the search on small multi-age schools, whose few teachers leave few choices but whose best
 structures are many; the solver on large schools, whose best structures are few. So the two
-take turns, each for as long as the other has had so far, and the first to finish gives the
-list (`first_to_finish`): both are exact, so the answer is the same whichever finishes, and
-the time is at most twice the quicker one's.
+run at once, the solver's listing in a thread of its own (the solver lets go of Python while
+it solves), and the first to finish gives the list (`first_to_finish`): both are exact, so
+the answer is the same whichever finishes, and with two cores free the time is about the
+quicker one's.
 
 The search fixes the classes of one kind after another, in reading order, and drops a partial
 choice as soon as it cannot work out: the classes left cannot make up the teachers or keep
@@ -20,9 +21,10 @@ returned in the order of the tie rule (School.tie_key).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from crunch_xl.model import Kind
 from crunch_xl.planner.flows import partly_fits
@@ -37,21 +39,65 @@ Steps = Generator[None, None, T]
 
 
 def first_to_finish(runs: Sequence[Steps[T]]) -> T:
-    """Return the answer of whichever run finishes first, each run taking a step in turn while
-    it has had no more time than the others; the others are then closed."""
-    spent = [0.0] * len(runs)
+    """Return the answer of whichever run finishes first; the others are then stopped.
+
+    The first run steps in this thread, every other one in a thread of its own. A run stops
+    only between its steps, so a stopped one ends its current step first. An error in any
+    run before an answer is raised here.
+    """
+    here, *elsewhere = runs
+    others = [_Background(run) for run in elsewhere]
     try:
         while True:
-            turn = spent.index(min(spent))
-            started = time.perf_counter()
+            for other in others:
+                if other.finished.is_set():
+                    return other.answer()
             try:
-                next(runs[turn])
+                next(here)
             except StopIteration as done:
                 return done.value
-            spent[turn] += time.perf_counter() - started
+            if others:
+                # Let a thread waiting for Python take it now, not when this one's turn ends:
+                # the solver's thread needs it only briefly between solves.
+                time.sleep(0)
     finally:
-        for run in runs:
-            run.close()
+        here.close()
+        for other in others:
+            other.stop()
+
+
+class _Background(Generic[T]):
+    """A run stepping in a thread of its own until it finishes or is stopped."""
+
+    def __init__(self, run: Steps[T]) -> None:
+        self._run = run
+        self._stopping = threading.Event()
+        self.finished = threading.Event()
+        self._answer: T | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._steps, name="crunch-xl listing", daemon=True).start()
+
+    def _steps(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                next(self._run)
+        except StopIteration as done:
+            self._answer = done.value
+        except BaseException as error:  # noqa: BLE001 - handed to the thread that waits
+            self._error = error
+        finally:
+            self._run.close()
+            self.finished.set()
+
+    def answer(self) -> T:
+        """Return the run's answer, or raise its error (call once finished)."""
+        if self._error is not None:
+            raise self._error
+        return self._answer  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        """Stop the run after its current step."""
+        self._stopping.set()
 
 
 def structures(
