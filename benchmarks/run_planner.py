@@ -154,7 +154,7 @@ def run_case(
     return row
 
 
-def _aligned(header: list[str], body: list[list[str]], markdown: bool) -> list[str]:
+def aligned(header: list[str], body: list[list[str]], markdown: bool) -> list[str]:
     """Return a table as lines: aligned text, or Markdown."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -211,7 +211,7 @@ def scenario_table(rows: list[Row], markdown: bool = False) -> list[str]:
                 "; ".join(note),
             ]
         )
-    return _aligned(header, body, markdown)
+    return aligned(header, body, markdown)
 
 
 def family_table(rows: list[Row], markdown: bool = False) -> list[str]:
@@ -231,7 +231,7 @@ def family_table(rows: list[Row], markdown: bool = False) -> list[str]:
             known = [value for value in other if value is not None]
             cells.append(f"{sum(known) / total:.1f}x" if known and total > 0 else "-")
         body.append(cells)
-    return _aligned(header, body, markdown)
+    return aligned(header, body, markdown)
 
 
 def _verdict(ok: bool, text: str) -> str:

@@ -295,3 +295,18 @@ def test_benchmark_names_the_scenarios_over_a_target(cases: list[Case]) -> None:
     assert not passed
     (line,) = [line for line in lines if "every primary-school scenario" in line]
     assert line.startswith("FAIL") and f"{tiny[1].name} 0.75 s" in line
+
+
+def test_the_estimates_benchmark_plans_a_range_on_every_grade(cases: list[Case]) -> None:
+    from benchmarks.estimates import with_estimates
+    from crunch_xl.planner import plan
+
+    case = next(case for case in of(cases, "tiny") if case.feasible)
+    scenario = with_estimates(replace(case.scenario, alternatives=3))
+    for grade in scenario.grades:
+        low, high = grade.estimates
+        assert low < grade.children < high or grade.children == 0
+    result = plan(scenario)
+    assert result.options
+    assert all(option.covers_estimates is not None for option in result.options)
+    assert result.estimates_message or any(o.covers_estimates for o in result.options)

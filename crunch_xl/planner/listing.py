@@ -46,8 +46,12 @@ def first_to_finish(runs: Sequence[Steps[T]]) -> T:
     run before an answer is raised here.
     """
     here, *elsewhere = runs
-    others = [_Background(run) for run in elsewhere]
+    # One event stops them all, so an interruption while one is starting stops it too.
+    stopping = threading.Event()
+    others: list[_Background[T]] = []
     try:
+        for run in elsewhere:
+            others.append(_Background(run, stopping))
         while True:
             for other in others:
                 if other.finished.is_set():
@@ -61,17 +65,16 @@ def first_to_finish(runs: Sequence[Steps[T]]) -> T:
                 # the solver's thread needs it only briefly between solves.
                 time.sleep(0)
     finally:
+        stopping.set()
         here.close()
-        for other in others:
-            other.stop()
 
 
 class _Background(Generic[T]):
-    """A run stepping in a thread of its own until it finishes or is stopped."""
+    """A run stepping in a thread of its own until it finishes or `stopping` is set."""
 
-    def __init__(self, run: Steps[T]) -> None:
+    def __init__(self, run: Steps[T], stopping: threading.Event) -> None:
         self._run = run
-        self._stopping = threading.Event()
+        self._stopping = stopping
         self.finished = threading.Event()
         self._answer: T | None = None
         self._error: BaseException | None = None
@@ -94,10 +97,6 @@ class _Background(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._answer  # type: ignore[return-value]
-
-    def stop(self) -> None:
-        """Stop the run after its current step."""
-        self._stopping.set()
 
 
 def structures(
