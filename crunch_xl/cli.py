@@ -13,6 +13,7 @@ the signal's number (130, 143, 129), after the same orderly stop in each case.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -39,7 +40,7 @@ from rich.table import Table
 from crunch_xl import __version__, words
 from crunch_xl.errors import CrunchError
 from crunch_xl.excel.template import write_template
-from crunch_xl.files import shown, write_atomically
+from crunch_xl.files import folder_name, shown, write_atomically
 from crunch_xl.model import Report, Result, Status, Suggestion
 from crunch_xl.planner import DEFAULT_SOLVER, SOLVERS, available_solvers
 from crunch_xl.report_json import report_json
@@ -140,6 +141,16 @@ Solver = Annotated[
         help="MIP solver: highs (in crunch-xl itself, default) or cbc (bundled with PuLP).",
     ),
 ]
+Models = Annotated[
+    Path | None,
+    typer.Option(
+        "--models",
+        metavar="DIR",
+        file_okay=False,
+        help="Also write every model the solver is asked, as LP files, into "
+        "DIR/WORKBOOK/SHEET/ (for reading them; planning takes longer).",
+    ),
+]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print nothing but errors (exit status tells).")
 ]
@@ -162,11 +173,21 @@ def solve(
     alternatives: Alternatives = None,
     time_limit: TimeLimit = 30.0,
     solver: Solver = DEFAULT_SOLVER,
+    models: Models = None,
     quiet: Quiet = False,
 ) -> None:
     """Plan every scenario of each workbook and write the results back (the default command)."""
     if output is not None and len(files) > 1 and not output.is_dir():
         _fail_usage("--output must be an existing folder when several workbooks are given.")
+    if models is not None:
+        try:
+            models.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            _errors().print(
+                f"[red]crunch-xl:[/] cannot make the folder {escape(shown(str(models)))} "
+                f"for --models: {error.strerror}"
+            )
+            raise typer.Exit(EXIT_FILE_ERROR) from None
     human = Console(stderr=json_path == "-" or quiet)
     errors = _errors()
     settings = Settings(alternatives, time_limit, solver)
@@ -183,6 +204,8 @@ def solve(
                 progress.update(task, completed=index)
 
             target = output / path.name if output is not None and output.is_dir() else output
+            if models is not None:
+                settings = dataclasses.replace(settings, models=models / folder_name(path.stem))
             try:
                 report = process_workbook(path, output=target, settings=settings, progress=advance)
             except CrunchError as error:

@@ -135,6 +135,28 @@ def fitted_name(stem: str, suffix: str, tag: str = "", limit: int = NAME_LIMIT) 
     return f"{cut.rstrip()}{CUT}{tag}{suffix}"
 
 
+#: Characters no file name may hold on Windows (and "/" nowhere).
+_NOT_IN_NAMES = set('<>:"/\\|?*')
+#: Names Windows keeps for devices, whatever the extension.
+_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{n}" for n in range(1, 10)),
+    *(f"LPT{n}" for n in range(1, 10)),
+}
+
+
+def folder_name(text: str) -> str:
+    """Return a folder name for text (a sheet's or workbook's name) valid on every system."""
+    name = "".join("_" if c in _NOT_IN_NAMES or ord(c) < 32 else c for c in text)
+    name = name.strip().rstrip(".") or "_"
+    if name.split(".")[0].upper() in _DEVICES:
+        name = f"_{name}"
+    return fitted_name(name, "")
+
+
 def exists(path: Path) -> bool:
     """Return whether something is at path; False too when it cannot be (its name too long)."""
     return os.path.lexists(path)

@@ -28,7 +28,15 @@ from crunch_xl import planner
 from crunch_xl.errors import CrunchError, InputError, NotWritten, WorkbookError
 from crunch_xl.excel import reader, writer
 from crunch_xl.excel.package import inspect_package
-from crunch_xl.files import NotReplaced, exists, fitted_name, name_fits, shown, write_atomically
+from crunch_xl.files import (
+    NotReplaced,
+    exists,
+    fitted_name,
+    folder_name,
+    name_fits,
+    shown,
+    write_atomically,
+)
 from crunch_xl.model import Report, Result, Scenario, Status
 
 #: Called before each scenario is planned: (sheet name, index from 0, number of scenarios).
@@ -49,11 +57,13 @@ Fingerprint = tuple[int, int, bytes]
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """How to plan: alternatives override, time limit per scenario and solver."""
+    """How to plan: alternatives override, time limit per scenario and solver; models, if
+    given, is a folder that receives every model the solver is asked, one folder per sheet."""
 
     alternatives: int | None = None
     time_limit: float = 30.0
     solver: str = planner.DEFAULT_SOLVER
+    models: Path | None = None
 
 
 def plan_workbook(
@@ -92,7 +102,10 @@ def plan_scenario(scenario: Scenario, settings: Settings = Settings()) -> Result
     """Return one scenario's result, with reasons and repairs when it cannot work."""
     if settings.alternatives is not None:
         scenario = dataclasses.replace(scenario, alternatives=settings.alternatives)
-    return planner.plan(scenario, time_limit=settings.time_limit, solver=settings.solver)
+    models = None if settings.models is None else settings.models / folder_name(scenario.name)
+    return planner.plan(
+        scenario, time_limit=settings.time_limit, solver=settings.solver, models=models
+    )
 
 
 def process_workbook(

@@ -277,3 +277,34 @@ def test_watch_once_plans_good_workbooks_and_fails_bad_ones(tmp_path: Path) -> N
     assert (tmp_path / "failed" / "bad.xlsx").read_bytes() == b"Grade,Children\nK,40\n"
     assert "text (CSV) file" in (tmp_path / "failed" / "bad.error.txt").read_text()
     assert not (tmp_path / "plan.xlsx").exists() and not (tmp_path / "bad.xlsx").exists()
+
+
+def test_models_writes_every_question_as_lp_files_and_changes_no_answer(tmp_path: Path) -> None:
+    sheets = {'Plan "A" <3>': SMALL, "CON": SMALL, "Too few": IMPOSSIBLE}
+    path = make_workbook(tmp_path / "plan.xlsx", sheets)
+    shutil.copy(path, tmp_path / "again.xlsx")
+    models = tmp_path / "models"
+    assert run(path, "--models", models, "--json", tmp_path / "with.json", "-q") == 1
+    assert run(tmp_path / "again.xlsx", "--json", tmp_path / "without.json", "-q") == 1
+    # One folder per workbook and sheet, named to be valid on Windows too.
+    folders = sorted(p.relative_to(models).as_posix() for p in models.glob("*/*"))
+    assert folders == ["plan/Plan _A_ _3_", "plan/Too few", "plan/_CON"]
+    for folder in folders:
+        written = sorted((models / folder).glob("*.lp"))
+        assert written, folder
+        assert "every_child_placed_" in written[0].read_text()
+
+    def options(json_path: Path) -> list[object]:
+        data = json.loads(json_path.read_text())
+        return [
+            [(o["reason"], o["classes"]) for o in scenario["options"]]
+            for scenario in data["scenarios"]
+        ]
+
+    assert options(tmp_path / "with.json") == options(tmp_path / "without.json")
+
+
+def test_models_folder_that_cannot_be_made_is_a_file_error(tmp_path: Path) -> None:
+    path = make_workbook(tmp_path / "plan.xlsx", {"Plan A": SMALL})
+    (tmp_path / "taken").write_text("a file, not a folder")
+    assert run(path, "--models", tmp_path / "taken" / "models") == 3
