@@ -259,6 +259,12 @@ class Search:
         if model is None:
             self._remember_impossible(question)
             return None
+        # Asked for any answer, the question is often impossible (a variant an explanation
+        # tries, a better value of a measure), and the linear relaxation often proves so in a
+        # fraction of the time the whole question takes.
+        if first and self._solve(model.problem, relaxed=True).outcome is Outcome.INFEASIBLE:
+            self._remember_impossible(question)
+            return None
         answer = self._solve(model.problem, first=first)
         if answer.outcome is Outcome.INFEASIBLE:
             self._remember_impossible(question)
