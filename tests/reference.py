@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crunch_xl.model import Kind, Priority, Scenario, SchoolClass
 
@@ -392,3 +392,51 @@ def splits(totals: Sequence[int], classes: int) -> Iterator[tuple[tuple[int, ...
                 yield (first, *tail)
 
     yield from deal(tuple(totals), classes, None)
+
+
+# -- a fixed structure's room, and estimates --------------------------------------------------
+
+
+def holds(scenario: Scenario, counts: dict[Kind, int]) -> bool:
+    """Return whether some allocation with these classes per kind obeys every rule."""
+    return next(allocations(scenario, counts), None) is not None
+
+
+def with_children(scenario: Scenario, children: dict[str, int]) -> Scenario:
+    """Return the scenario with some grades' children changed (estimates dropped)."""
+    grades = tuple(
+        replace(
+            g,
+            children=children.get(g.label, g.children),
+            low_estimate=None,
+            high_estimate=None,
+        )
+        for g in scenario.grades
+    )
+    return replace(scenario, grades=grades)
+
+
+def room(scenario: Scenario, counts: dict[Kind, int], label: str) -> tuple[int, int]:
+    """Return how many fewer and how many more children of one grade these classes hold,
+    every other grade as it is: each number tried in turn until one is not held."""
+    children = scenario.grade(label).children
+    fewer = 0
+    while children - fewer > 0 and holds(
+        with_children(scenario, {label: children - fewer - 1}), counts
+    ):
+        fewer += 1
+    more = 0
+    while holds(with_children(scenario, {label: children + more + 1}), counts):
+        more += 1
+    return fewer, more
+
+
+def covers(scenario: Scenario, counts: dict[Kind, int]) -> bool:
+    """Return whether these classes hold every combination of enrolments within the
+    estimates, each combination tried."""
+    labels = [g.label for g in scenario.grades]
+    ranges = [range(g.estimates[0], g.estimates[1] + 1) for g in scenario.grades]
+    return all(
+        holds(with_children(scenario, dict(zip(labels, combination, strict=True))), counts)
+        for combination in itertools.product(*ranges)
+    )

@@ -21,15 +21,17 @@ from reference import (
     Structure,
     broken_rules,
     brute_force,
+    covers,
     measures_of,
     placed,
     ranking_key,
+    room,
     structure_of,
 )
 
 from benchmarks.suite import generate_school
 from crunch_xl import planner
-from crunch_xl.model import Composite, Grade, Option, Priority, Result, Scenario, Status
+from crunch_xl.model import Composite, Grade, Option, Priority, Result, Room, Scenario, Status
 from crunch_xl.planner import SOLVERS
 from crunch_xl.planner.formulation import Question
 from crunch_xl.planner.listing import first_to_finish, structures
@@ -106,7 +108,9 @@ def check_option(s: Scenario, option: Option) -> None:
 def check_result(s: Scenario, result: Result) -> None:
     """Check what holds for every solved result: rules, distinct structures, ranking."""
     assert result.status is Status.SOLVED, result.message
-    assert 1 <= len(result.options) <= s.alternatives
+    # The best plan covering the estimates is shown even when one option is asked for.
+    covering = any(option.best_covering for option in result.options[1:])
+    assert 1 <= len(result.options) <= max(s.alternatives, 2 if covering else 1)
     assert [o.rank for o in result.options] == list(range(1, len(result.options) + 1))
     assert result.options[0].proven
     for option in result.options:
@@ -661,6 +665,86 @@ def test_how_an_option_differs_is_said_in_words() -> None:
     assert differ(other, first) == "2 4/5 classes more; Grade 4 loses 2 classes"
     one = [school_class(("4", "5"), 24), school_class(("4",), 24), school_class(("5",), 24)]
     assert differ(one, first) == "a 4/5 class more; Grade 4 loses 1 class"
+
+
+# -- headroom and estimates, against the brute force ---------------------------------------
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=tiny_scenarios())
+def test_headroom_is_what_the_options_classes_hold_one_child_at_a_time(s: Scenario) -> None:
+    result = planner.plan(s, time_limit=30)
+    for option in result.options:
+        counts = dict(structure(option))
+        for grade in s.grades:
+            fewer, more = room(s, counts, grade.label)
+            assert option.headroom[grade.label] == Room(fewer, more), (option.rank, grade.label)
+
+
+@st.composite
+def estimated_scenarios(draw: st.DrawFn) -> Scenario:
+    """Return a tiny scenario whose grades have estimates up to two either side."""
+    s = draw(tiny_scenarios())
+    if draw(st.booleans()):
+        # A teacher more, who may go without a class: room for a range to be covered.
+        s = replace(s, teachers=min(4, s.teachers + 1), use_every_teacher=False)
+    grades = []
+    for g in s.grades:
+        low = max(0, g.children - draw(st.integers(0, 2)))
+        grades.append(
+            replace(g, low_estimate=low, high_estimate=g.children + draw(st.integers(0, 2)))
+        )
+    return replace(s, grades=tuple(grades))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=estimated_scenarios())
+def test_coverage_and_the_best_covering_plan_match_every_combination_tried(s: Scenario) -> None:
+    result = planner.plan(s, time_limit=30)
+    reference = brute_force(s)
+    if not reference.feasible:
+        assert result.status is Status.INFEASIBLE
+        return
+    if not s.has_estimates:
+        assert all(option.covers_estimates is None for option in result.options)
+        return
+    covering = [found for found in reference.structures if covers(s, dict(found))]
+    for option in result.options:
+        assert option.covers_estimates == (structure(option) in covering), option.rank
+    if not covering:
+        assert result.estimates_message
+        assert not any(option.best_covering for option in result.options)
+        return
+    assert not result.estimates_message
+    (best,) = [option for option in result.options if option.best_covering]
+    assert best.covers_estimates
+    # Ranked by the priority at the expected numbers: no covering structure does better.
+    assert planner.ranking_key(best, s.priority) == min(
+        reference.best_key(s.priority, found) for found in covering
+    )
+
+
+@pytest.mark.parametrize("alternatives", [1, 3])
+def test_the_best_plan_covering_the_estimates_is_shown_even_when_one_option_is_asked(
+    alternatives: int,
+) -> None:
+    # Kindergarten may have 20 to 26 children, Year 1 has 12; two teachers, classes of at
+    # most 22 (K) and 24. Option 1 has no composite: a K class of 20 holds two more, not
+    # six. A K class and a K/1 class hold any of 20 to 26: 26 = 22 + 4, with the 12 of Year 1.
+    s = scenario(
+        [grade("K", 20, 10, 22, high_estimate=26), grade("1", 12, 10, 24)],
+        2,
+        Composite(("K", "1")),
+        alternatives=alternatives,
+    )
+    result = solved(s)
+    first, covering = result.options[0], result.options[1]
+    assert first.composites == 0 and not first.covers_estimates
+    assert first.headroom["K"].more == 2
+    assert covering.covers_estimates and covering.best_covering
+    assert structure(covering) == ((("K",), 1), (("K", "1"), 1))
+    assert "covers the estimates" in covering.reason
+    assert len(result.options) == max(2, min(alternatives, 3))
 
 
 # -- the two ways a level is listed agree ---------------------------------------------------

@@ -1,7 +1,8 @@
 """Which allocations a scenario shows, in order (SPEC section 1, alternatives).
 
 1. Option 1: best by the ranking, proven.
-2. Where estimates are given and option 1 does not cover them, the best structure that does.
+2. Where estimates are given and option 1 does not cover them, the best structure that does
+   (shown even when only one option is asked for).
 3. The trade-off between composites and spare places in the fullest class: each number of
    composites that buys more spare (under "Smallest classes": that fewer composites cost),
    one option each, as far as the alternatives allow.
@@ -65,8 +66,12 @@ class _Shown:
         return len(self.choice.chosen) >= self.wanted
 
     def add(self, structure: Structure, caps: Caps, why: Why, proven: bool) -> None:
-        """Show a structure, split at its best within the caps it was found under."""
-        if structure in self.structures or self.full:
+        """Show a structure, split at its best within the caps it was found under.
+
+        The best structure covering the estimates is shown even when option 1 alone was
+        asked for: it is what estimates are given for.
+        """
+        if structure in self.structures or (self.full and why is not Why.COVERING):
             return
         allocation = self.search.split(structure, caps)
         assert allocation is not None, "a structure found keeps its caps"
