@@ -17,16 +17,30 @@ def plural(one: str) -> str:
     return one + ("es" if one.endswith(("s", "x", "ch", "sh")) else "s")
 
 
-def count(number: int, one: str, many: str | None = None, *, zero: str | None = None) -> str:
+def count(
+    number: int,
+    one: str,
+    many: str | None = None,
+    *,
+    zero: str | None = None,
+    single: str | None = None,
+) -> str:
     """Return the number with its noun, e.g. ``1 class`` or ``3 classes``.
 
     ``many`` is the plural (default: ``plural(one)``); ``zero``, when given, replaces the
-    number 0, e.g. ``no composites``.
+    number 0, e.g. ``no composites``; ``single`` the number 1, e.g. ``a K/1 class``.
     """
     noun = one if number == 1 else (many or plural(one))
     if number == 0 and zero is not None:
         return f"{zero} {noun}"
+    if number == 1 and single is not None:
+        return f"{single} {noun}"
     return f"{number} {noun}"
+
+
+def verb(number: int, one: str, many: str) -> str:
+    """Return the verb that agrees with a count: ``verb(1, "is", "are")`` is ``is``."""
+    return one if number == 1 else many
 
 
 def children(number: int) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from crunch_xl.model import Option, Result, Scenario, Status
 from crunch_xl.planner import explain
 from crunch_xl.planner.estimates import estimates_of, headroom, out_of_reach
-from crunch_xl.planner.formulation import Question
-from crunch_xl.planner.options import Why, choose
+from crunch_xl.planner.formulation import Estimates, Question
+from crunch_xl.planner.options import Choice, Why, choose
 from crunch_xl.planner.ranking import SPLIT_ORDERS, ranking_key
 from crunch_xl.planner.reasons import reason
 from crunch_xl.planner.school import School
@@ -54,65 +55,85 @@ def plan(
         models,
     )
     estimates = estimates_of(scenario)
-    result = Result(scenario.name, Status.SOLVED, scenario=scenario)
-    result.warnings = explain.warnings(scenario)
+    warnings = explain.warnings(scenario)
+
+    def result(status: Status, message: str = "", **found: Any) -> Result:
+        return Result(
+            scenario.name,
+            status,
+            message,
+            seconds=time.perf_counter() - started,
+            warnings=warnings,
+            scenario=scenario,
+            **found,
+        )
+
     try:
         choice = choose(search, scenario.priority, scenario.alternatives, estimates)
     except OutOfTime:
-        result.status = Status.TIMEOUT
-        result.message = (
+        return result(
+            Status.TIMEOUT,
             f"No plan was found within the time limit of {time_limit:g} seconds; "
-            "allow more time (--time-limit) or simplify the scenario."
+            "allow more time (--time-limit) or simplify the scenario.",
         )
-        result.seconds = time.perf_counter() - started
-        return result
     if not choice.chosen:
-        result.status = Status.INFEASIBLE
         left = started + time_limit - time.perf_counter()
-        result.message, result.suggestions = explain.explain(
-            scenario, time_limit=max(left, 1.0), solver=solver
+        message, suggestions = explain.explain(scenario, time_limit=max(left, 1.0), solver=solver)
+        return result(Status.INFEASIBLE, message, suggestions=suggestions)
+    options = _options(school, search, scenario, choice, estimates)
+    estimates_message = ""
+    if choice.coverable is False and estimates is not None:
+        try:
+            estimates_message = out_of_reach(search, scenario, estimates)
+        except OutOfTime:
+            estimates_message = (
+                "No plan's classes hold every enrolment within the estimates; the options "
+                "are planned for the expected numbers."
+            )
+    status, message = Status.SOLVED, ""
+    if not options[0].proven:
+        status = Status.TIMEOUT
+        message = (
+            f"The time limit of {time_limit:g} seconds ran out before option 1 was proven "
+            "best; it is the best plan found."
         )
-        result.seconds = time.perf_counter() - started
-        return result
+    elif choice.cut_short and len(options) < scenario.alternatives:
+        message = "The time limit ran out while looking for more alternatives."
+    return result(status, message, options=options, estimates_message=estimates_message)
+
+
+def _options(
+    school: School,
+    search: Search,
+    scenario: Scenario,
+    choice: Choice,
+    estimates: Estimates | None,
+) -> list[Option]:
+    """Return the chosen allocations as options: classes, reasons, headroom, coverage."""
     first = school.school_classes(choice.chosen[0].allocation)
     best = ranking_key(school.measures(choice.chosen[0].allocation), scenario.priority)
+    options = []
     for rank, chosen in enumerate(choice.chosen, start=1):
         classes = school.school_classes(chosen.allocation)
         tied = (
             rank > 1 and ranking_key(school.measures(chosen.allocation), scenario.priority) == best
         )
-        option = Option(
-            rank,
-            classes,
-            proven=chosen.proven,
-            reason=reason(chosen.why, scenario.priority, classes, first, tied=tied),
-            equally_good=tied,
-            headroom=headroom(school, chosen.allocation),
+        covers = (
+            None if estimates is None else search.covers(chosen.allocation.structure, estimates)
         )
-        if estimates is not None:
-            option.covers_estimates = search.covers(chosen.allocation.structure, estimates)
-            option.best_covering = chosen.why is Why.COVERING or (
-                rank == 1 and option.covers_estimates
+        options.append(
+            Option(
+                rank,
+                classes,
+                proven=chosen.proven,
+                reason=reason(chosen.why, scenario.priority, classes, first, tied=tied),
+                equally_good=tied,
+                headroom=headroom(school, chosen.allocation),
+                covers_estimates=covers,
+                best_covering=chosen.why is Why.COVERING or (rank == 1 and bool(covers)),
             )
-        result.options.append(option)
-    if choice.coverable is False and estimates is not None:
-        try:
-            result.estimates_message = out_of_reach(search, scenario, estimates)
-        except OutOfTime:
-            result.estimates_message = (
-                "No plan's classes hold every enrolment within the estimates; the options "
-                "are planned for the expected numbers."
-            )
-    if not result.options[0].proven:
-        result.status = Status.TIMEOUT
-        result.message = (
-            f"The time limit of {time_limit:g} seconds ran out before option 1 was proven "
-            "best; it is the best plan found."
         )
-    elif choice.cut_short and len(result.options) < scenario.alternatives:
-        result.message = "The time limit ran out while looking for more alternatives."
-    result.seconds = time.perf_counter() - started
-    return result
+    return options
 
 
 def is_feasible(

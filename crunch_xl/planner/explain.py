@@ -87,7 +87,7 @@ _join = words.join
 def _kind_classes(number: int, kind: Kind) -> str:
     """Return ``3 Grade 2 classes`` or ``1 K/1 composite class``."""
     what = _grade(kind[0]) if len(kind) == 1 else f"{'/'.join(kind)} composite"
-    return f"{number} {what} {'class' if number == 1 else 'classes'}"
+    return words.count(number, f"{what} class")
 
 
 # -- arithmetic facts about the input --------------------------------------------------------
@@ -234,7 +234,7 @@ def _grade_reason(scenario: Scenario, grade: Grade) -> str | None:
             sizes = f"exactly {smallest}" if smallest == largest else f"{smallest} to {largest}"
             return (
                 f"{name} has {_children(children)}, which cannot be split into classes of "
-                f"{sizes}: {_classes(fits)} hold{'s' if fits == 1 else ''} at most "
+                f"{sizes}: {_classes(fits)} {words.verb(fits, 'holds', 'hold')} at most "
                 f"{fits * largest} and "
                 f"{_classes(fits + 1)} need at least {(fits + 1) * smallest}{shut}."
             )
@@ -242,7 +242,7 @@ def _grade_reason(scenario: Scenario, grade: Grade) -> str | None:
             return (
                 f"{name} has {_children(children)}; classes of at most {largest} need at least "
                 f"{_classes(needed)}, but at most {_kind_classes(most, (label,))} "
-                f"{'is' if most == 1 else 'are'} allowed (Most classes){shut}."
+                f"{words.verb(most, 'is', 'are')} allowed (Most classes){shut}."
             )
         return None
 
@@ -271,7 +271,7 @@ def _school_reason(scenario: Scenario) -> str | None:
         if fewest and why is not None:
             return (
                 f"At least {_kind_classes(fewest, composite.grades)} "
-                f"{'is' if fewest == 1 else 'are'} asked for (Fewest classes), but the "
+                f"{words.verb(fewest, 'is', 'are')} asked for (Fewest classes), but the "
                 f"{composite.name} composite can never run: {why}."
             )
     if scenario.children == 0:
@@ -281,7 +281,7 @@ def _school_reason(scenario: Scenario) -> str | None:
     if asked > teachers:
         return (
             f"The Fewest classes settings ask for at least {_classes(asked)}, but there "
-            f"{'is' if teachers == 1 else 'are'} only {words.count(teachers, 'teacher')}."
+            f"{words.verb(teachers, 'is', 'are')} only {words.count(teachers, 'teacher')}."
         )
     if scenario.use_every_teacher:
         sizes = [_smallest_class(scenario, k) for k in scenario.kinds if _open(scenario, k)]
@@ -621,8 +621,8 @@ class _Explainer:
                     "of its grades"
                 )
             else:
-                plural = "composite" if len(composites) == 1 else "composites"
-                how = f"even with the {_join(composites)} {plural}"
+                named = words.verb(len(composites), "composite", "composites")
+                how = f"even with the {_join(composites)} {named}"
             return (
                 f"The {_children(part.children)} of {names} cannot be placed in classes of "
                 f"the allowed sizes {how}.{_unsplittable(part)}"
@@ -642,7 +642,7 @@ class _Explainer:
             fewest = self.fewest_classes()
             return (
                 f"{words.count(teachers, 'teacher', 'teachers')} but at least {_classes(fewest)} "
-                f"{'is' if fewest == 1 else 'are'} needed.{self._busiest_grade()}{counts}"
+                f"{words.verb(fewest, 'is', 'are')} needed.{self._busiest_grade()}{counts}"
             )
         # A plan with fewer classes exists; every teacher must be used and none has exactly T.
         below = self._nearest_exact(-1)
@@ -775,10 +775,10 @@ class _Explainer:
         teachers = self.scenario.teachers
         step = abs(classes - teachers)
         if classes > teachers:
-            why = "one more teacher" if step == 1 else f"{step} more teachers"
+            why = words.count(step, "more teacher", single="one")
             text = f"Allow {_classes(classes)} instead of {teachers} ({why})"
         else:
-            why = "one teacher fewer" if step == 1 else f"{step} teachers fewer"
+            why = f"{words.count(step, 'teacher', single='one')} fewer"
             text = f"Plan {_classes(classes)} instead of {teachers} ({why})"
         changed = replace(self.scenario, teachers=classes)
         return _Change(Repair.TEACHERS, None, classes, changed, step, text)

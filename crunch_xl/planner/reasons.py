@@ -97,7 +97,7 @@ def differ(classes: list[SchoolClass], first: list[SchoolClass]) -> str:
 
 def _some(number: int, name: str) -> str:
     """Return ``a 4/5 class`` or ``2 4/5 classes``."""
-    return f"a {name} class" if number == 1 else f"{number} {name} classes"
+    return words.count(number, f"{name} class", single="a")
 
 
 def _name(kind: Kind) -> str:
