@@ -34,7 +34,10 @@ _WITHOUT_ROOT_POWERS = (
 #: A Python that starts a session with the terminal on its standard input as its own, as a
 #: login shell does, then runs the command: closing the terminal then sends it SIGHUP.
 _WITH_TERMINAL = (
-    "import fcntl, os, sys, termios\n"
+    "import fcntl, os, signal, sys, termios\n"
+    # As in a terminal window: a hang-up is not ignored, whatever the test runner inherited
+    # (a suite run under nohup ignores SIGHUP, and its children would too).
+    "signal.signal(signal.SIGHUP, signal.SIG_DFL)\n"
     "os.setsid()\n"
     "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
     "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
