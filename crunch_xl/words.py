@@ -38,8 +38,8 @@ def count(
     return f"{number} {noun}"
 
 
-def verb(number: int, one: str, many: str) -> str:
-    """Return the verb that agrees with a count: ``verb(1, "is", "are")`` is ``is``."""
+def agree(number: int, one: str, many: str) -> str:
+    """Return the word that agrees with a count: ``agree(1, "is", "are")`` is ``is``."""
     return one if number == 1 else many
 
 

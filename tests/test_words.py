@@ -35,9 +35,9 @@ def test_children_and_grades() -> None:
     assert words.grade("Year 2") == "Year 2"
 
 
-def test_a_count_may_say_its_one_in_words_and_a_verb_agrees_with_it() -> None:
+def test_a_count_may_say_its_one_in_words_and_a_word_agrees_with_it() -> None:
     assert words.count(1, "K/1 class", single="a") == "a K/1 class"
     assert words.count(2, "K/1 class", single="a") == "2 K/1 classes"
     assert words.count(1, "more teacher", single="one") == "one more teacher"
     assert words.count(3, "more teacher", single="one") == "3 more teachers"
-    assert [words.verb(n, "is", "are") for n in (0, 1, 2)] == ["are", "is", "are"]
+    assert [words.agree(n, "is", "are") for n in (0, 1, 2)] == ["are", "is", "are"]

@@ -67,6 +67,6 @@ def out_of_reach(search: Search, scenario: Scenario, estimates: Estimates) -> st
         )
     return (
         "No plan's classes hold every enrolment within the estimates: "
-        f"{words.join(reasons)} {words.verb(len(reasons), 'is', 'are')} out of reach even "
+        f"{words.join(reasons)} {words.agree(len(reasons), 'is', 'are')} out of reach even "
         "with every other grade as expected. The options are planned for the expected numbers."
     )

@@ -234,7 +234,7 @@ def _grade_reason(scenario: Scenario, grade: Grade) -> str | None:
             sizes = f"exactly {smallest}" if smallest == largest else f"{smallest} to {largest}"
             return (
                 f"{name} has {_children(children)}, which cannot be split into classes of "
-                f"{sizes}: {_classes(fits)} {words.verb(fits, 'holds', 'hold')} at most "
+                f"{sizes}: {_classes(fits)} {words.agree(fits, 'holds', 'hold')} at most "
                 f"{fits * largest} and "
                 f"{_classes(fits + 1)} need at least {(fits + 1) * smallest}{shut}."
             )
@@ -242,7 +242,7 @@ def _grade_reason(scenario: Scenario, grade: Grade) -> str | None:
             return (
                 f"{name} has {_children(children)}; classes of at most {largest} need at least "
                 f"{_classes(needed)}, but at most {_kind_classes(most, (label,))} "
-                f"{words.verb(most, 'is', 'are')} allowed (Most classes){shut}."
+                f"{words.agree(most, 'is', 'are')} allowed (Most classes){shut}."
             )
         return None
 
@@ -271,7 +271,7 @@ def _school_reason(scenario: Scenario) -> str | None:
         if fewest and why is not None:
             return (
                 f"At least {_kind_classes(fewest, composite.grades)} "
-                f"{words.verb(fewest, 'is', 'are')} asked for (Fewest classes), but the "
+                f"{words.agree(fewest, 'is', 'are')} asked for (Fewest classes), but the "
                 f"{composite.name} composite can never run: {why}."
             )
     if scenario.children == 0:
@@ -281,7 +281,7 @@ def _school_reason(scenario: Scenario) -> str | None:
     if asked > teachers:
         return (
             f"The Fewest classes settings ask for at least {_classes(asked)}, but there "
-            f"{words.verb(teachers, 'is', 'are')} only {words.count(teachers, 'teacher')}."
+            f"{words.agree(teachers, 'is', 'are')} only {words.count(teachers, 'teacher')}."
         )
     if scenario.use_every_teacher:
         sizes = [_smallest_class(scenario, k) for k in scenario.kinds if _open(scenario, k)]
@@ -621,7 +621,7 @@ class _Explainer:
                     "of its grades"
                 )
             else:
-                named = words.verb(len(composites), "composite", "composites")
+                named = words.agree(len(composites), "composite", "composites")
                 how = f"even with the {_join(composites)} {named}"
             return (
                 f"The {_children(part.children)} of {names} cannot be placed in classes of "
@@ -642,7 +642,7 @@ class _Explainer:
             fewest = self.fewest_classes()
             return (
                 f"{words.count(teachers, 'teacher', 'teachers')} but at least {_classes(fewest)} "
-                f"{words.verb(fewest, 'is', 'are')} needed.{self._busiest_grade()}{counts}"
+                f"{words.agree(fewest, 'is', 'are')} needed.{self._busiest_grade()}{counts}"
             )
         # A plan with fewer classes exists; every teacher must be used and none has exactly T.
         below = self._nearest_exact(-1)
