@@ -786,6 +786,18 @@ def test_the_search_over_class_counts_and_the_solver_list_the_same_structures(
     assert by_search == by_solver
 
 
+def test_a_composite_that_must_run_but_is_capped_away_leaves_nothing_to_list() -> None:
+    # The 2/3 composite must run a class (Fewest classes 1); with no composite allowed, no
+    # structure keeps the caps, though straight classes alone would hold the children.
+    s = scenario(
+        [grade("2", 3, 1, 6), grade("3", 3, 1, 6)],
+        2,
+        Composite(("2", "3"), fewest_classes=1),
+        use_every_teacher=False,
+    )
+    assert listed_both_ways(s, Caps(composites=0)) == ([], [])
+
+
 @pytest.mark.parametrize(
     ("number", "caps", "listed"),
     [(1, Caps(), 34), (4, Caps(spare=2), 22), (2, Caps(), 168)],

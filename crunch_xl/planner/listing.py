@@ -112,7 +112,9 @@ def structures(
     kinds = [k for k in school.kinds if k in sizes and sizes[k][0] <= sizes[k][1]]
     ranges = {kind: _count_range(school, kind, caps) for kind in kinds}
     kinds = [kind for kind in kinds if ranges[kind][0] <= ranges[kind][1]]
-    if any(school.counts[kind][0] > 0 for kind in school.kinds if kind not in ranges):
+    # A kind that must run classes but cannot (no class size or count left under the caps):
+    # no structure at all.
+    if any(school.counts[kind][0] > 0 for kind in school.kinds if kind not in kinds):
         return []
     teachers = school.teachers
     lowest = teachers if school.every_teacher else 1
