@@ -102,27 +102,15 @@ SUMMARY_TAB_COLOUR = DARK_BLUE
 NUMBER_WIDTH = 12
 #: Rows 1..HEADER_ROWS (title, status, verdict) stay visible and repeat on every printed page.
 HEADER_ROWS = 3
+#: An option's figures, as both the comparison table and the summary show them (_figures).
+FIGURE_HEADERS = ("Composites", "Spare", "Largest", "Smallest", "Spread", "Classes")
 #: Columns of the comparison table before the per-grade columns.
-COMPARISON_HEADERS = (
-    "Option",
-    "Why",
-    "Composites",
-    "Spare",
-    "Largest",
-    "Smallest",
-    "Spread",
-    "Classes",
-)
+COMPARISON_HEADERS = ("Option", "Why", *FIGURE_HEADERS)
 SUMMARY_HEADERS = (
     "Sheet",
     "Status",
     "Verdict",
-    "Composites",
-    "Spare",
-    "Largest",
-    "Smallest",
-    "Spread",
-    "Classes",
+    *FIGURE_HEADERS,
     "Covers estimates",
     "Seconds",
     "Result sheet",
@@ -225,6 +213,18 @@ def _estimates_line(scenario: Scenario) -> str:
         f"{words.grade(g.label)} {g.estimates[0]}–{g.estimates[1]}"
         for g in scenario.grades
         if g.has_estimates
+    )
+
+
+def _figures(option: Option) -> tuple[int, ...]:
+    """Return an option's figures in the order of FIGURE_HEADERS."""
+    return (
+        option.composites,
+        option.spare,
+        option.largest,
+        option.smallest,
+        option.spread,
+        len(option.classes),
     )
 
 
@@ -463,15 +463,7 @@ def _write_comparison(
     _header_row(sheet, row, 1, (*COMPARISON_HEADERS, *grades, *grades, *covers))
     row += 1
     for option in options:
-        values = (
-            option.composites,
-            option.spare,
-            option.largest,
-            option.smallest,
-            option.spread,
-            len(option.classes),
-            *(option.classes_of(label) for label in grades),
-        )
+        values = (*_figures(option), *(option.classes_of(label) for label in grades))
         _number(sheet, row, 1, option.rank, INTEGER_FORMAT).alignment = CENTRED
         sheet.cell(row=row, column=2, value=_why(option)).alignment = WRAP_TOP
         fit_height(sheet, row, lines_needed(_why(option), widths[1]))
@@ -617,18 +609,7 @@ def _write_summary(sheet: Any, report: Report, result_names: Sequence[str]) -> N
         status.font = font(bold=True, color=colour)
         status.alignment = TOP
         _text_row(sheet, row, 3, 3, words.verdict(result), widths)
-        figures = (
-            (
-                best.composites,
-                best.spare,
-                best.largest,
-                best.smallest,
-                best.spread,
-                len(best.classes),
-            )
-            if best is not None
-            else (None,) * 6
-        )
+        figures = _figures(best) if best is not None else (None,) * len(FIGURE_HEADERS)
         for offset, value in enumerate(figures):
             _number(sheet, row, 4 + offset, value, INTEGER_FORMAT).alignment = WRAP_TOP
         if best is not None and best.covers_estimates is not None:
