@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TypeVar
 
 from crunch_xl import words
 from crunch_xl.model import (
@@ -43,6 +44,9 @@ from crunch_xl.planner.ranking import SPLIT_ORDERS
 from crunch_xl.planner.school import School
 from crunch_xl.planner.search import OutOfTime, Search
 from crunch_xl.planner.solvers import backend
+
+#: A grade or a composite: either has its own smallest and largest class.
+_Sized = TypeVar("_Sized", Grade, Composite)
 
 #: Suggestions shown at most, and at most this many changing the same field (variety helps).
 MAX_SUGGESTIONS = 5
@@ -486,19 +490,21 @@ def _size_step(size: int) -> int:
     return max(3, int(size * _SIZE_CHANGE))
 
 
+def _resized(item: _Sized, smallest: int | None, largest: int | None) -> _Sized:
+    """Return a grade or composite with its smallest or largest class changed (None: kept)."""
+    return replace(
+        item,
+        smallest=item.smallest if smallest is None else smallest,
+        largest=item.largest if largest is None else largest,
+    )
+
+
 def _with_grade(
     scenario: Scenario, label: str, *, smallest: int | None = None, largest: int | None = None
 ) -> Scenario:
     """Return the scenario with one grade's smallest or largest class changed."""
     grades = tuple(
-        replace(
-            g,
-            smallest=g.smallest if smallest is None else smallest,
-            largest=g.largest if largest is None else largest,
-        )
-        if g.label == label
-        else g
-        for g in scenario.grades
+        _resized(g, smallest, largest) if g.label == label else g for g in scenario.grades
     )
     return replace(scenario, grades=grades)
 
@@ -508,14 +514,7 @@ def _with_composite(
 ) -> Scenario:
     """Return the scenario with one composite's own smallest or largest class set."""
     composites = tuple(
-        replace(
-            c,
-            smallest=c.smallest if smallest is None else smallest,
-            largest=c.largest if largest is None else largest,
-        )
-        if c.grades == kind
-        else c
-        for c in scenario.composites
+        _resized(c, smallest, largest) if c.grades == kind else c for c in scenario.composites
     )
     return replace(scenario, composites=composites)
 
