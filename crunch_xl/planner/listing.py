@@ -109,7 +109,15 @@ def structures(
     question adds: exclusions, estimates, a range).
     """
     sizes = boxes(school, caps)
-    kinds = [k for k in school.kinds if k in sizes and sizes[k][0] <= sizes[k][1]]
+    # A kind runs no class where its sizes leave none, or where a composite's largest size
+    # cannot take the composite minimum from each of its grades.
+    kinds = [
+        k
+        for k in school.kinds
+        if k in sizes
+        and sizes[k][0] <= sizes[k][1]
+        and (len(k) == 1 or school.minimum * len(k) <= sizes[k][1])
+    ]
     ranges = {kind: _count_range(school, kind, caps) for kind in kinds}
     kinds = [kind for kind in kinds if ranges[kind][0] <= ranges[kind][1]]
     # A kind that must run classes but cannot (no class size or count left under the caps):
