@@ -246,9 +246,10 @@ class Search:
         total = sum(self.school.children.values())
         teachers = self.school.teachers
         counts = [teachers] if self.school.every_teacher else range(1, teachers + 1)
+        # A range wider than every size allowed leaves one window, from the smallest.
         return [
             start
-            for start in range(low, high - caps.range + 1)
+            for start in range(low, max(low, high - caps.range) + 1)
             if any(start * count <= total <= (start + caps.range) * count for count in counts)
         ]
 
