@@ -777,12 +777,21 @@ def listed_both_ways(s: Scenario, caps: Caps) -> tuple[list[Structure], list[Str
     every=st.booleans(),
     composites=st.sampled_from([None, None, 0, 1]),
     spare=st.sampled_from([None, None, 0, 2]),
+    minimum=st.integers(1, 4),
+    range_=st.sampled_from([None, None, None, 2, 12]),
 )
 def test_the_search_over_class_counts_and_the_solver_list_the_same_structures(
-    s: Scenario, every: bool, composites: int | None, spare: int | None
+    s: Scenario,
+    every: bool,
+    composites: int | None,
+    spare: int | None,
+    minimum: int,
+    range_: int | None,
 ) -> None:
-    s = replace(s, use_every_teacher=every)
-    by_search, by_solver = listed_both_ways(s, Caps(composites=composites, spare=spare))
+    # A range of 12 is wider than some schools' sizes allow at all.
+    s = replace(s, use_every_teacher=every, composite_minimum=minimum)
+    caps = Caps(composites=composites, spare=spare, range=range_)
+    by_search, by_solver = listed_both_ways(s, caps)
     assert by_search == by_solver
 
 
@@ -796,6 +805,28 @@ def test_a_composite_that_must_run_but_is_capped_away_leaves_nothing_to_list() -
         use_every_teacher=False,
     )
     assert listed_both_ways(s, Caps(composites=0)) == ([], [])
+
+
+def test_a_composite_too_small_for_its_minimum_is_not_counted_on_to_hold_children() -> None:
+    # With 2 places spare, the K/1/2 class takes at most 4, short of 3 from each of its
+    # grades: it runs no class. Counting it as room for "-2" children of each grade once made
+    # the search drop K, K, 1, 1/2, 2, which the solver lists.
+    s = scenario(
+        [grade("K", 7, 1, 6), grade("1", 7, 1, 6), grade("2", 7, 1, 6)],
+        5,
+        Composite(("1", "2"), smallest=1, largest=8),
+        Composite(("K", "1", "2")),
+        composite_minimum=3,
+    )
+    expected = [((("K",), 2), (("1",), 1), (("1", "2"), 1), (("2",), 1))]
+    assert listed_both_ways(s, Caps(composites=1, spare=2)) == (expected, expected)
+
+
+def test_a_range_wider_than_every_size_allowed_still_lists_the_structures() -> None:
+    # Classes of 1 to 6 are never more than 5 apart: a range of 12 holds every split.
+    s = scenario([grade("K", 0, 1, 6), grade("1", 3, 1, 6)], 1, use_every_teacher=False)
+    expected = [((("1",), 1),)]
+    assert listed_both_ways(s, Caps(range=12)) == (expected, expected)
 
 
 @pytest.mark.parametrize(
