@@ -60,22 +60,28 @@ class Highs:
         return Answer(outcome, values)
 
     def _model(self, problem: pulp.LpProblem) -> tuple[highspy.Highs, list[str]]:
-        """Return a solver holding the model, and its column names (kept per thread)."""
+        """Return a solver holding the model, and its column names (kept per thread).
+
+        A model is the one kept when it is the same problem with as many variables and rows,
+        and the same objective; its variables are then the kept list (asking PuLP for them
+        walks every row, which on a small model costs more than the solve).
+        """
         kept = getattr(self._kept, "model", None)
-        variables = problem.variables()
         objective = problem.objective or {}
         terms = tuple((var.name, coefficient) for var, coefficient in objective.items())
-        shape = (len(variables), len(problem.constraints()), problem.sense, terms)
+        shape = (problem.numVariables(), problem.numConstraints(), problem.sense, terms)
         if kept is not None and kept[0] is problem and kept[1] == shape:
-            solver, names = kept[2], kept[3]
+            solver, variables, names = kept[2], kept[3], kept[4]
             lower = [-highspy.kHighsInf if v.lowBound is None else v.lowBound for v in variables]
             upper = [highspy.kHighsInf if v.upBound is None else v.upBound for v in variables]
             solver.changeColsBounds(len(variables), list(range(len(variables))), lower, upper)
             return solver, names
         solver = _new_solver()
         solver.setOptionValue("mip_abs_gap", OBJECTIVE_GAP)
-        names = _pass_model(solver, problem)
-        self._kept.model = (problem, shape, solver, names)
+        variables = list(problem.variables())
+        _pass_model(solver, problem, variables)
+        names = [var.name for var in variables]
+        self._kept.model = (problem, shape, solver, variables, names)
         return solver, names
 
 
@@ -179,9 +185,10 @@ def _hidden_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def _pass_model(solver: highspy.Highs, problem: pulp.LpProblem) -> list[str]:
-    """Give HiGHS the model in one call; return the column names in HiGHS's order."""
-    variables = problem.variables()
+def _pass_model(
+    solver: highspy.Highs, problem: pulp.LpProblem, variables: list[pulp.LpVariable]
+) -> None:
+    """Give HiGHS the model in one call, its columns in the order of `variables`."""
     column = {var.name: index for index, var in enumerate(variables)}
     lp = highspy.HighsLp()
     lp.num_col_ = len(variables)
@@ -213,4 +220,3 @@ def _pass_model(solver: highspy.Highs, problem: pulp.LpProblem) -> list[str]:
     integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
     lp.integrality_ = [integer if v.cat == pulp.LpInteger else continuous for v in variables]
     solver.passModel(lp)
-    return [var.name for var in variables]
