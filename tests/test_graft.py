@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import defusedxml.ElementTree as safe_xml
 import fixtures_package as fx
 import pytest
 import python_calamine
@@ -23,6 +24,7 @@ from openpyxl import Workbook
 from test_writer import full_report
 from workbooks import make_workbook, write_scenario_sheet
 
+from crunch_xl.errors import WorkbookError
 from crunch_xl.excel.graft import graft
 from crunch_xl.excel.package import open_package
 from crunch_xl.excel.reader import read_workbook
@@ -326,3 +328,43 @@ def test_a_libreoffice_saved_plan_is_planned_and_grafted_twice(tmp_path: Path) -
         SUMMARY_SHEET_NAME,
         "Plan A results",
     ]
+
+
+@pytest.mark.parametrize(
+    ("part", "pattern", "written"),
+    [
+        ("xl/workbook.xml", rb'activeTab="\d+"', b'activeTab="-1"'),
+        ("xl/workbook.xml", rb'activeTab="\d+"', b"activeTab = '0'"),
+        ("xl/styles.xml", rb'(?<=<cellXfs) count="\d+"', b" count = '1'"),
+    ],
+    ids=["tab-minus-one", "tab-in-single-quotes", "count-in-single-quotes"],
+)
+def test_attributes_written_any_legal_way_are_replaced_once(
+    tmp_path: Path, part: str, pattern: bytes, written: bytes
+) -> None:
+    # "-1" (no tab) is what some writers leave; single quotes and spaces around "=" are XML.
+    source = fx.openpyxl_plain(tmp_path / "book.xlsx")
+    assert re.search(pattern, parts(source)[part])
+    fx.rewrite_parts(source, {part: lambda data: re.sub(pattern, written, data, count=1)})
+    write_results(source, full_report(), tmp_path / "out.xlsx")
+    out = parts(tmp_path / "out.xlsx")
+    for name in GRAFTED:
+        safe_xml.fromstring(out[name])  # an attribute written twice would not parse
+    names = [name for name, _ in sheet_names(tmp_path / "out.xlsx")]
+    workbook = out["xl/workbook.xml"]
+    assert re.findall(rb"\sactiveTab\s*=", workbook) == [b" activeTab="]
+    assert b'activeTab="%d"' % names.index(SUMMARY_SHEET_NAME) in workbook
+
+
+def test_a_layout_the_graft_cannot_edit_safely_stops_the_write(tmp_path: Path) -> None:
+    # A ">" inside an attribute value is legal XML, but ends the tag for the graft's edit.
+    source = fx.openpyxl_plain(tmp_path / "book.xlsx")
+    odd = {
+        "xl/workbook.xml": lambda data: data.replace(b"<workbookView ", b'<workbookView note=">" ')
+    }
+    fx.rewrite_parts(source, odd)
+    before = source.read_bytes()
+    with pytest.raises(WorkbookError, match="was not changed"):
+        write_results(source, full_report(), tmp_path / "out.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()
+    assert source.read_bytes() == before

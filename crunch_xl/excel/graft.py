@@ -197,7 +197,25 @@ class _Graft:
         new_sheets = self._add_parts(style_map, selected=kept_selected is None)
         self._workbook(new_sheets, removed_ids, kept_selected)
         self._content_types_part()
+        self._check_edits()
         return self._write()
+
+    def _check_edits(self) -> None:
+        """Refuse to write a package whose edited parts would not read as XML.
+
+        The edits are made on the user's bytes, which any writer may have laid out its own
+        way; a layout they do not foresee must stop the write, never damage the workbook.
+        """
+        for name, value in self.changed.items():
+            if isinstance(value, bytes) and name.endswith((".xml", ".rels")):
+                try:
+                    safe_xml.fromstring(value)
+                except (safe_xml.ParseError, ValueError) as error:
+                    raise WorkbookError(
+                        f"its {name} is laid out in a way crunch-xl cannot add results to "
+                        f"safely ({error}); the workbook was not changed. Save it again from "
+                        "Excel and run crunch-xl again"
+                    ) from error
 
     # -- styles -------------------------------------------------------------------------------
 
@@ -626,9 +644,15 @@ def _unselected(data: bytes) -> bytes:
 
 def _with_count(head: bytes, total: int) -> bytes:
     """Return a start tag (without its closing ``>``) with ``count`` set to total."""
-    if re.search(rb'\scount="\d*"', head):
-        return re.sub(rb'\scount="\d*"', b' count="%d"' % total, head, count=1)
+    count = _attribute_pattern(b"count")
+    if count.search(head):
+        return count.sub(b' count="%d"' % total, head, count=1)
     return head + b' count="%d"' % total
+
+
+def _attribute_pattern(name: bytes) -> re.Pattern[bytes]:
+    """Return a pattern matching the attribute in a start tag, whatever its value and quotes."""
+    return re.compile(rb"\s" + name + rb"\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 
 
 def _children(root: Element, container: str) -> list[Element]:
@@ -726,7 +750,8 @@ def _book_views(data: bytes, prefix: str, active: int) -> bytes:
     if view is None:
         return data
     tag = view[0]
-    edited = re.sub(rb'\sactiveTab="\d*"', b"", tag)
+    # Whatever the tab was (some writers leave "-1": none), it goes.
+    edited = _attribute_pattern(b"activeTab").sub(b"", tag)
     first = re.search(rb'\sfirstSheet="(\d+)"', edited)
     if first is not None and int(first[1]) > active:
         edited = edited.replace(first[0], b' firstSheet="%d"' % active)
