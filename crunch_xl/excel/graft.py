@@ -214,7 +214,7 @@ class _Graft:
                     raise WorkbookError(
                         f"its {name} is laid out in a way crunch-xl cannot add results to "
                         f"safely ({error}); the workbook was not changed. Save it again from "
-                        "Excel and run crunch-xl again"
+                        "Excel and run crunch-xl again."
                     ) from error
 
     # -- styles -------------------------------------------------------------------------------
