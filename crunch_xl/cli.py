@@ -13,7 +13,6 @@ the signal's number (130, 143, 129), after the same orderly stop in each case.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -190,7 +189,6 @@ def solve(
             raise typer.Exit(EXIT_FILE_ERROR) from None
     human = Console(stderr=json_path == "-" or quiet)
     errors = _errors()
-    settings = Settings(alternatives, time_limit, solver)
     reports: list[Report] = []
     failed = False
     with _progress(errors, quiet) as progress:
@@ -204,8 +202,8 @@ def solve(
                 progress.update(task, completed=index)
 
             target = output / path.name if output is not None and output.is_dir() else output
-            if models is not None:
-                settings = dataclasses.replace(settings, models=models / folder_name(path.stem))
+            folder = None if models is None else models / folder_name(path.stem)
+            settings = Settings(alternatives, time_limit, solver, folder)
             try:
                 report = process_workbook(path, output=target, settings=settings, progress=advance)
             except CrunchError as error:
