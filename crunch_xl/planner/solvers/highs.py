@@ -163,6 +163,10 @@ def _new_solver() -> highspy.Highs:
             # One thread: the planner's questions are small, and HiGHS keeps one thread
             # count for the whole process.
             solver.setOptionValue("threads", 1)
+            # No feasibility jump: that heuristic spends a fixed few milliseconds on every
+            # MIP before the root is solved, several times what the planner's small models
+            # take to solve outright, and it proves nothing.
+            solver.setOptionValue("mip_heuristic_run_feasibility_jump", False)
         _started = True
     return solver
 
