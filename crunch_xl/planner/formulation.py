@@ -200,33 +200,38 @@ def _placement(
     children is each grade's number, or (at least, at most) for the estimate copies.
     """
     parts: dict[Kind, dict[str, pulp.LpVariable]] = {}
+    add = problem.addConstraint
+    at_least, at_most, equal = pulp.LpConstraintGE, pulp.LpConstraintLE, pulp.LpConstraintEQ
     for kind, count in classes.items():
         name = names.kind(kind)
         parts[kind] = {
             label: problem.add_variable(f"{prefix}children_{name}_{names.grade(label)}", 0)
             for label in kind
         }
-        total = pulp.lpSum(parts[kind].values())
+        terms = [(var, 1) for var in parts[kind].values()]
         smallest, largest = sizes[kind]
-        problem += total >= smallest * count, f"{prefix}smallest_class_{name}"
-        problem += total <= largest * count, f"{prefix}largest_class_{name}"
+        add(_row([*terms, (count, -smallest)], at_least, 0), f"{prefix}smallest_class_{name}")
+        add(_row([*terms, (count, -largest)], at_most, 0), f"{prefix}largest_class_{name}")
         if len(kind) > 1:
             for label, var in parts[kind].items():
                 row = f"{prefix}composite_minimum_{name}_{names.grade(label)}"
-                problem += var >= school.minimum * count, row
+                add(_row([(var, 1), (count, -school.minimum)], at_least, 0), row)
     for label in school.labels:
-        placed = pulp.lpSum(parts[kind][label] for kind in classes if label in kind)
+        placed = [(parts[kind][label], 1) for kind in classes if label in kind]
         wanted = children[label]
         row = f"{prefix}every_child_placed_{names.grade(label)}"
         if isinstance(wanted, int):
-            problem += placed == wanted, row
+            add(_row(placed, equal, wanted), row)
         else:
             low, high = wanted
             if low:
-                problem += placed >= low, row
+                add(_row(placed, at_least, low), row)
             if high is not None:
-                problem += placed <= high, f"{row}_at_most"
-    return {kind: pulp.lpSum(parts[kind].values()) for kind in classes}
+                add(_row(placed, at_most, high), f"{row}_at_most")
+    return {
+        kind: pulp.LpAffineExpression([(var, 1) for var in part.values()])
+        for kind, part in parts.items()
+    }
 
 
 def _teachers(
@@ -259,23 +264,39 @@ def _runs(
     two grades with a fraction of a class each; these rows say what it misses.
     """
     labels = school.labels
+    minimum = school.minimum
+    kinds = list(classes)
+    # The kinds holding each grade, by their place in `classes`.
+    holding: dict[str, list[int]] = {label: [] for label in labels}
+    for index, kind in enumerate(kinds):
+        for label in kind:
+            holding[label].append(index)
     for first in range(len(labels)):
+        children = 0
+        inside = [0] * len(kinds)  # each kind's grades within the run
         for last in range(first, len(labels)):
-            run = set(labels[first : last + 1])
-            children = sum(school.children[label] for label in run)
+            children += school.children[labels[last]]
+            for index in holding[labels[last]]:
+                inside[index] += 1
             if children == 0:
                 continue
-            shares = {
-                kind: sizes[kind][1] - school.minimum * len(set(kind) - run)
-                for kind in classes
-                if run & set(kind)
-            }
-            taking = [kind for kind, share in shares.items() if share > 0]
-            if not taking:
+            terms, most = [], 0
+            for index, kind in enumerate(kinds):
+                share = sizes[kind][1] - minimum * (len(kind) - inside[index])
+                if inside[index] and share > 0:
+                    terms.append((classes[kind], 1))
+                    most = max(most, share)
+            if not terms:
                 continue
-            least = -(-children // max(shares[kind] for kind in taking))
             name = f"classes_for_grades_{names.grade(labels[first])}_{names.grade(labels[last])}"
-            problem += pulp.lpSum(classes[kind] for kind in taking) >= least, name
+            problem.addConstraint(_row(terms, pulp.LpConstraintGE, -(-children // most)), name)
+
+
+def _row(terms: list[tuple[pulp.LpVariable, int]], sense: int, bound: float) -> pulp.LpConstraint:
+    """Return the row sum(coefficient * variable) <=, = or >= bound, built directly: PuLP's
+    operators make a new expression per term, and on a 13-grade school that is most of the
+    time of writing a model."""
+    return pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, rhs=bound)
 
 
 def _window(
