@@ -178,6 +178,8 @@ class Search:
                     return structure
         caps = question.caps
         if caps.range is None:
+            if fewest:
+                return self._fewest(question)
             return self._solve_question(question, first=not fewest)
         found: Structure | None = None
         for start in self._window_starts(caps):
@@ -187,6 +189,11 @@ class Search:
                 largest=min(start + caps.range, caps.largest or start + caps.range),
                 smallest=max(start, caps.smallest or start),
             )
+            if found is not None:
+                # Only fewer composites than the best so far would change the answer.
+                if self.composites(found) == 0:
+                    break
+                window = window.at(Measure.COMPOSITES, self.composites(found) - 1)
             answer = self.ask(
                 Question(window, question.exclude, cover=question.cover), fewest=fewest
             )
@@ -199,6 +206,26 @@ class Search:
         if found is None:
             self._remember_impossible(question)
         return found
+
+    def _fewest(self, question: Question) -> Structure | None:
+        """Return a structure with the fewest composites answering a question without a range
+        cap (None: there is none).
+
+        Where a structure already found answers it, that one is improved on step by step: the
+        solver is asked for any answer with fewer composites until there is none, which its
+        linear relaxation often settles at once. Otherwise the solver is asked for the fewest.
+        """
+        known = [s for s in self._known if self.keeps(s, question)]
+        if not known:
+            return self._solve_question(question)
+        best = min(known, key=self.composites)
+        while self.composites(best) > 0:
+            fewer = question.caps.at(Measure.COMPOSITES, self.composites(best) - 1)
+            found = self.ask(replace(question, caps=fewer))
+            if found is None:
+                break
+            best = found
+        return best
 
     def exists(self, *, fewest: bool = True) -> Structure | None:
         """Return a structure of some allocation (None: there is none); with fewest, one with
