@@ -8,13 +8,13 @@ structure can reach is worked out here, exactly, with flows and splits.py.
 
 `Search.best` ranks allocations by a ranking in two parts:
 - its *head* (every measure before the spread: composites, spare, range) is settled by the
-  solver, one measure after the other. A composites stage asks for the fewest directly; any
-  other improves step by step, asking for a structure better than the best so far (each
-  found is measured at its best, which often jumps further) until the answer is "none";
+  solver, one measure after the other. Each improves step by step, asking for a structure
+  better than the best so far (each found is measured at its best, which often jumps
+  further) until the answer is "none"; the fewest composites starts from the best structure
+  already found, or, with none found, is asked of the solver directly;
 - its *tail* (the spread and what follows) is settled by listing every structure that
-  reaches the head's best values, asking again with the ones found excluded until the answer
-  is "none", and measuring each exactly. These are few (one to a handful), and a spread is
-  far quicker to measure for one structure than to prove over all of them.
+  reaches the head's best values (listing.py) and measuring each exactly: a spread is far
+  quicker to measure for one structure than to prove over all of them.
 So the result never depends on which structure a solver happened to name: every structure
 that could be best is known, and equals are ordered by the school's tie rule
 (School.tie_key).
