@@ -17,7 +17,6 @@ and some is at most the low estimates everywhere. Two flows, not one per corner.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,14 +66,16 @@ class _Network:
         while True:
             parent = [-1] * size
             parent[source] = -2
-            queue = deque([source])
-            pop, push = queue.popleft, queue.append
-            while queue and parent[sink] == -1:
-                for index in head[pop()]:
+            queue = [source]
+            push = queue.append
+            for node in queue:  # breadth first: the list grows as it is read
+                for index in head[node]:
                     nxt = to[index]
                     if cap[index] > 0 and parent[nxt] == -1:
                         parent[nxt] = index
                         push(nxt)
+                if parent[sink] != -1:
+                    break
             if parent[sink] == -1:
                 return pushed
             amount, node = _UNLIMITED, sink
