@@ -200,6 +200,7 @@ def _placement(
     children is each grade's number, or (at least, at most) for the estimate copies.
     """
     parts: dict[Kind, dict[str, pulp.LpVariable]] = {}
+    totals: dict[Kind, pulp.LpAffineExpression] = {}
     add = problem.addConstraint
     at_least, at_most, equal = pulp.LpConstraintGE, pulp.LpConstraintLE, pulp.LpConstraintEQ
     for kind, count in classes.items():
@@ -209,6 +210,7 @@ def _placement(
             for label in kind
         }
         terms = [(var, 1) for var in parts[kind].values()]
+        totals[kind] = pulp.LpAffineExpression(terms)
         smallest, largest = sizes[kind]
         add(_row([*terms, (count, -smallest)], at_least, 0), f"{prefix}smallest_class_{name}")
         add(_row([*terms, (count, -largest)], at_most, 0), f"{prefix}largest_class_{name}")
@@ -228,10 +230,7 @@ def _placement(
                 add(_row(placed, at_least, low), row)
             if high is not None:
                 add(_row(placed, at_most, high), f"{row}_at_most")
-    return {
-        kind: pulp.LpAffineExpression([(var, 1) for var in part.values()])
-        for kind, part in parts.items()
-    }
+    return totals
 
 
 def _teachers(
