@@ -180,7 +180,7 @@ class Search:
         if caps.range is None:
             if fewest:
                 return self._fewest(question)
-            return self._solve_question(question, first=not fewest)
+            return self._solve_question(question, first=True)
         found: Structure | None = None
         for start in self._window_starts(caps):
             window = Caps(
