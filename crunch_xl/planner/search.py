@@ -88,7 +88,7 @@ class Search:
     _known: list[Structure] = field(default_factory=list)
     _impossible: list[_Proven] = field(default_factory=list)
     _splits: dict[tuple[Structure, Caps], Allocation | None] = field(default_factory=dict)
-    _values: dict[tuple[Structure, Caps], Values | None] = field(default_factory=dict)
+    _values: dict[Structure, dict[Caps, Values | None]] = field(default_factory=dict)
     _levels: dict[tuple[Caps, Estimates | None], list[Structure]] = field(default_factory=dict)
 
     # -- what one structure can reach -------------------------------------------------------
@@ -101,12 +101,22 @@ class Search:
         return self._splits[key]
 
     def values(self, structure: Structure, caps: Caps) -> Values | None:
-        """Return the best values of the split order's measures the structure reaches."""
-        key = (structure, caps)
-        if key not in self._values:
-            found = whole_values(self.school, structure, caps, self.order, self._solve)
-            self._values[key] = found
-        return self._values[key]
+        """Return the best values of the split order's measures the structure reaches.
+
+        Where its best split within looser caps keeps these caps too, that split is the best
+        within these: its values are these caps' values, with no split measured again.
+        """
+        known = self._values.setdefault(structure, {})
+        if caps not in known:
+            looser = (
+                found
+                for other, found in known.items()
+                if found is not None and _still_best(found, other, caps)
+            )
+            known[caps] = next(looser, None) or whole_values(
+                self.school, structure, caps, self.order, self._solve
+            )
+        return known[caps]
 
     def measures(self, allocation: Allocation) -> Measures:
         """Return an allocation's measures."""
@@ -526,3 +536,20 @@ def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:
             break
         head.append(measure)
     return tuple(head)
+
+
+def _still_best(values: Values, looser: Caps, caps: Caps) -> bool:
+    """Return whether the best split within the looser caps, with these values, keeps the
+    caps. A cap on composites limits the structure, not its split: it is left aside."""
+    if not caps.at_least_as_tight(looser):
+        return False
+    for measure in Measure:
+        cap = caps.get(measure)
+        if measure is Measure.COMPOSITES or cap is None or cap == looser.get(measure):
+            continue
+        if measure not in values:
+            return False
+        value = values[measure]
+        if (value < cap) if measure.larger_is_better else (value > cap):
+            return False
+    return True
