@@ -124,15 +124,21 @@ def read_terminal(terminal: int) -> bytes:
 
 
 def wait_for_children(
-    process: subprocess.Popen[Any], timeout: float = 60.0, terminal: int | None = None
+    process: subprocess.Popen[Any],
+    timeout: float = 60.0,
+    terminal: int | None = None,
+    *,
+    solver: bool = True,
 ) -> list[Process]:
-    """Return the process's children in its session once there is one (a solver running)."""
+    """Return the process's children in its session once a solver (CBC) is among them; with
+    solver false, once there is any (crunch-xl's listing worker starts as planning starts).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the command ended (status {process.returncode}) too soon")
         children = [p for p in in_session(process.pid) if p.pid != process.pid]
-        if children:
+        if children and (not solver or any(child.name == "cbc" for child in children)):
             return children
         if terminal is not None:
             read_terminal(terminal)

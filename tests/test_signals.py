@@ -114,13 +114,17 @@ def stopped_while(
     then: Callable[[subprocess.Popen[Any], int | None], None] | None = None,
 ) -> subprocess.Popen[Any]:
     """Return the command's ended process, run with ``args`` (``then`` once it is running,
-    e.g. drop a workbook) and stopped ``how`` while ``phase`` (planning, writing)."""
+    e.g. drop a workbook) and stopped ``how`` while ``phase`` (starting to plan, planning,
+    writing)."""
     line = crunch_xl(*args, writing=marker if phase == "writing" else None)
     process, terminal = start_on_terminal(line) if how == "HUP" else (start(line), None)
     try:
         if then is not None:
             then(process, terminal)
-        if phase == "planning":
+        if phase == "starting":
+            wait_for_children(process, terminal=terminal, solver=False)
+            time.sleep(0.3)
+        elif phase == "planning":
             wait_for_children(process, terminal=terminal)
             time.sleep(0.3)
         else:
@@ -146,7 +150,7 @@ def test_the_command_stops_cleanly(
     tmp_path: Path, books: dict[str, bytes], how: str, phase: str
 ) -> None:
     path = tmp_path / "plan.xlsx"
-    original = books["slow" if phase == "planning" else "quick"]
+    original = books["quick" if phase == "writing" else "slow"]
     path.write_bytes(original)
     marker = tmp_path / "writing"
     stopped_while(phase, [str(path), "--solver", "cbc", "-a", "1", "-t", "60"], how, marker)
@@ -157,14 +161,15 @@ def test_the_command_stops_cleanly(
 
 
 @pytest.mark.parametrize(
-    ("how", "phase"), [("TERM", "planning"), ("TERM", "writing"), ("HUP", "planning")]
+    ("how", "phase"),
+    [("TERM", "starting"), ("TERM", "planning"), ("TERM", "writing"), ("HUP", "planning")],
 )
 def test_the_watcher_stops_cleanly(
     tmp_path: Path, books: dict[str, bytes], how: str, phase: str
 ) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    original = books["slow" if phase == "planning" else "quick"]
+    original = books["quick" if phase == "writing" else "slow"]
 
     def drop(process: subprocess.Popen[Any], terminal: int | None) -> None:
         wait_for(inbox / WORK_FOLDER / "owner.txt", process, terminal)

@@ -26,6 +26,7 @@ _GRACE = 2.0
 
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 _LOCK = threading.Lock()
+_exiting = False
 
 
 class Cbc:
@@ -76,14 +77,18 @@ def _run(arguments: list[str], seconds: float) -> bool:
         info = subprocess.STARTUPINFO()  # type: ignore[attr-defined,unused-ignore]
         info.dwFlags |= subprocess.STARTF_USESHOWWINDOW  # type: ignore[attr-defined,unused-ignore]
         options["startupinfo"] = info
-    process = subprocess.Popen(
-        arguments,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        **options,  # type: ignore[call-overload]
-    )
     with _LOCK:
+        # A planning thread still running as the process exits must not start a CBC that
+        # would outlive it.
+        if _exiting:
+            return False
+        process = subprocess.Popen(
+            arguments,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **options,  # type: ignore[call-overload]
+        )
         _RUNNING.add(process)
     try:
         process.wait(timeout=seconds)
@@ -106,8 +111,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def stop_all() -> None:
-    """Kill every CBC process still running (the interpreter is exiting)."""
+    """Kill every CBC process still running, and start no more (the interpreter is exiting)."""
+    global _exiting
     with _LOCK:
+        _exiting = True
         running = list(_RUNNING)
     for process in running:
         _stop(process)
