@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crunch_xl.model import Option, Result, Scenario, Status
-from crunch_xl.planner import explain
+from crunch_xl.planner import explain, listing_worker
 from crunch_xl.planner.estimates import estimates_of, headroom, out_of_reach
 from crunch_xl.planner.formulation import Estimates, Question
 from crunch_xl.planner.options import Choice, Why, choose
@@ -46,6 +46,7 @@ def plan(
     if given, is a folder that receives every model the solver was asked, as an LP file.
     """
     started = time.perf_counter()
+    listing_worker.warm()
     school = School(scenario)
     search = Search(
         school,

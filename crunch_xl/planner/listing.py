@@ -6,10 +6,10 @@ over class counts lists them and proves the list complete by having looked every
 solver lists them too, box by box (Search._boxes). Which is quicker depends on the school:
 the search on small multi-age schools, whose few teachers leave few choices but whose best
 structures are many; the solver on large schools, whose best structures are few. So the two
-run at once, the solver's listing in a thread of its own (the solver lets go of Python while
-it solves), and the first to finish gives the list (`first_to_finish`): both are exact, so
-the answer is the same whichever finishes, and with two cores free the time is about the
-quicker one's.
+run at once, the search in a worker process (listing_worker.py) or, with none ready, the
+solver's listing in a thread of its own (the solver lets go of Python while it solves); the
+first to finish gives the list (`first_to_finish`). Both are exact, so the answer is the same
+whichever finishes, and with two cores free the time is about the quicker one's.
 
 The search fixes the classes of one kind after another, in reading order, and drops a partial
 choice as soon as it cannot work out: the classes left cannot make up the teachers or keep
@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from crunch_xl.model import Kind
 from crunch_xl.planner.flows import partly_fits
@@ -32,30 +32,36 @@ from crunch_xl.planner.formulation import boxes
 from crunch_xl.planner.ranking import Caps
 from crunch_xl.planner.school import School, Structure
 
+if TYPE_CHECKING:
+    from crunch_xl.planner.listing_worker import Listing
+
 T = TypeVar("T")
 
 #: A listing in steps: it yields after each step and returns its list.
 Steps = Generator[None, None, T]
 
 
-def first_to_finish(runs: Sequence[Steps[T]]) -> T:
+def first_to_finish(runs: Sequence[Steps[T]], elsewhere: Listing | None = None) -> T:
     """Return the answer of whichever run finishes first; the others are then stopped.
 
-    The first run steps in this thread, every other one in a thread of its own. A run stops
-    only between its steps, so a stopped one ends its current step first. An error in any
-    run before an answer is raised here.
+    The first run steps in this thread, every other one in a thread of its own; `elsewhere`
+    is a listing already running in a worker process (listing_worker.py), which counts only
+    if it answers. A run stops only between its steps, so a stopped one ends its current
+    step first. An error in any run before an answer is raised here.
     """
-    here, *elsewhere = runs
+    here, *rest = runs
     # One event stops them all, so an interruption while one is starting stops it too.
     stopping = threading.Event()
     others: list[_Background[T]] = []
     try:
-        for run in elsewhere:
+        for run in rest:
             others.append(_Background(run, stopping))
         while True:
             for other in others:
                 if other.finished.is_set():
                     return other.answer()
+            if elsewhere is not None and elsewhere.finished.is_set() and elsewhere.answered:
+                return elsewhere.answer()  # type: ignore[return-value]
             try:
                 next(here)
             except StopIteration as done:
@@ -67,6 +73,8 @@ def first_to_finish(runs: Sequence[Steps[T]]) -> T:
     finally:
         stopping.set()
         here.close()
+        if elsewhere is not None:
+            elsewhere.stop()
 
 
 class _Background(Generic[T]):

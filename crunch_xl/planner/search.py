@@ -34,6 +34,7 @@ from pathlib import Path
 import pulp
 
 from crunch_xl.model import Kind
+from crunch_xl.planner import listing_worker
 from crunch_xl.planner.flows import Transport
 from crunch_xl.planner.formulation import Estimates, Objective, Question, Teachers, build
 from crunch_xl.planner.listing import Steps, first_to_finish, structures
@@ -139,31 +140,11 @@ class Search:
 
     def keeps(self, structure: Structure, question: Question) -> bool:
         """Return whether some split of the structure answers the question."""
-        caps = question.caps
-        if structure in question.exclude:
-            return False
-        if caps.composites is not None and self.composites(structure) > caps.composites:
-            return False
-        if caps.range is not None:
-            reached = least_range(self.school, structure, caps)
-            if reached is None or reached[0] > caps.range:
-                return False
-        elif not fits(self.school, structure, caps):
-            return False
-        return question.cover is None or self.covers(structure, question.cover)
+        return answers(self.school, structure, question)
 
     def covers(self, structure: Structure, estimates: Estimates) -> bool:
         """Return whether the structure's classes hold every enrolment within the estimates."""
-        transport = Transport(structure, self.school.minimum)
-        totals = {
-            kind: (self.school.limits[kind][0] * n, self.school.limits[kind][1] * n)
-            for kind, n in structure
-        }
-        top = {label: (count, 10**9) for label, count in estimates.high.items()}
-        bottom = {label: (0, count) for label, count in estimates.low.items()}
-        return transport.split(top, totals) is not None and (
-            transport.split(bottom, totals) is not None
-        )
+        return covers(self.school, structure, estimates)
 
     # -- single questions -------------------------------------------------------------------
 
@@ -436,6 +417,9 @@ class Search:
         by_solver = self._listed_by_solver(question)
         if self.models is not None:
             return first_to_finish([by_solver])
+        elsewhere = listing_worker.start(self.school.scenario, bounds, question)
+        if elsewhere is not None:
+            return first_to_finish([by_solver], elsewhere=elsewhere)
         by_search = structures(self.school, bounds, lambda s: self.keeps(s, question))
         return first_to_finish([by_search, by_solver])
 
@@ -536,6 +520,36 @@ def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:
             break
         head.append(measure)
     return tuple(head)
+
+
+def answers(school: School, structure: Structure, question: Question) -> bool:
+    """Return whether some split of the structure answers the question."""
+    caps = question.caps
+    if structure in question.exclude:
+        return False
+    composites = sum(count for kind, count in structure if len(kind) > 1)
+    if caps.composites is not None and composites > caps.composites:
+        return False
+    if caps.range is not None:
+        reached = least_range(school, structure, caps)
+        if reached is None or reached[0] > caps.range:
+            return False
+    elif not fits(school, structure, caps):
+        return False
+    return question.cover is None or covers(school, structure, question.cover)
+
+
+def covers(school: School, structure: Structure, estimates: Estimates) -> bool:
+    """Return whether the structure's classes hold every enrolment within the estimates."""
+    transport = Transport(structure, school.minimum)
+    totals = {
+        kind: (school.limits[kind][0] * n, school.limits[kind][1] * n) for kind, n in structure
+    }
+    top = {label: (count, 10**9) for label, count in estimates.high.items()}
+    bottom = {label: (0, count) for label, count in estimates.low.items()}
+    return transport.split(top, totals) is not None and (
+        transport.split(bottom, totals) is not None
+    )
 
 
 def _still_best(values: Values, looser: Caps, caps: Caps) -> bool:
