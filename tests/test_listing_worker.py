@@ -3,8 +3,12 @@ hangs a listing or outlives its use."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +84,31 @@ def test_a_worker_that_ends_mid_listing_gives_it_up_and_planning_goes_on() -> No
     assert listing.finished.wait(30), "a listing waited on a worker that had ended"
     result = plan(replace(s, alternatives=2))
     assert result.options and result.options[0].proven
+
+
+@pytest.mark.parametrize("python", ["/bin/false", "/no/such/python"], ids=["ends", "missing"])
+def test_with_no_worker_to_be_had_the_planner_lists_in_threads(python: str) -> None:
+    # A Python that cannot run the worker (it ends at once, or is not there at all): the
+    # planner gives the same options as with a worker, and does not keep starting one.
+    script = (
+        "import sys, json\n"
+        "from dataclasses import replace\n"
+        "from benchmarks.suite import generate_school\n"
+        "from crunch_xl.planner import plan, listing_worker\n"
+        f"sys.executable = {python!r}\n"
+        "school, teachers = generate_school('rural', 2)\n"
+        "s = replace(school, teachers=teachers, use_every_teacher=True)\n"
+        "options = [[str(o) for o in plan(s).options] for _ in range(3)]\n"
+        "print(json.dumps({'options': options[0], 'same': options.count(options[0]) == 3,\n"
+        "                  'workers': len(listing_worker._ALL)}))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["same"]
+    assert found["workers"] <= 1
+    s = rural(2)
+    assert found["options"] == [str(o) for o in plan(s).options]

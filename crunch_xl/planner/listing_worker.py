@@ -89,6 +89,7 @@ class _Worker:
         )
         self.ready = threading.Event()
         self.alive = True
+        self.closing = False
         self.current: Listing | None = None
         self._lock = threading.Lock()
         threading.Thread(target=self._read, name="crunch-xl listing worker", daemon=True).start()
@@ -126,6 +127,10 @@ class _Worker:
             self._gone()
 
     def _gone(self) -> None:
+        global _unstartable
+        if not self.ready.is_set() and not self.closing:
+            # It ended before it was ready (no Python to run it, say): none is started again.
+            _unstartable = True
         self.alive = False
         listing, self.current = self.current, None
         if listing is not None:
@@ -133,6 +138,7 @@ class _Worker:
 
     def close(self) -> None:
         """End the worker: its input closes, and it is killed if it does not end at once."""
+        self.closing = True
         self.alive = False
         try:
             assert self._process.stdin is not None
@@ -148,6 +154,7 @@ _IDLE: list[_Worker] = []
 _ALL: list[_Worker] = []
 _numbers = iter(range(1, sys.maxsize))
 _exiting = False
+_unstartable = False
 
 
 def warm() -> None:
@@ -175,11 +182,13 @@ def start(scenario: Scenario, bounds: Caps, question: Question) -> Listing | Non
 
 
 def _start() -> None:
-    if _exiting:
+    global _unstartable
+    if _exiting or _unstartable:
         return
     try:
         worker = _Worker()
     except OSError:
+        _unstartable = True
         return
     _IDLE.append(worker)
     _ALL.append(worker)
