@@ -173,13 +173,7 @@ class Search:
                 return self._fewest(question)
             return self._solve_question(question, first=True)
         found: Structure | None = None
-        for start in self._window_starts(caps):
-            window = Caps(
-                composites=caps.composites,
-                spare=caps.spare,
-                largest=min(start + caps.range, caps.largest or start + caps.range),
-                smallest=max(start, caps.smallest or start),
-            )
+        for window in self._windows(caps):
             if found is not None:
                 # Only fewer composites than the best so far would change the answer.
                 if self.composites(found) == 0:
@@ -243,6 +237,19 @@ class Search:
                 # Fewer classes than teachers: no answer to the question as it is.
                 self._known.remove(found)
         return self.ask(question, fewest=fewest)
+
+    def _windows(self, caps: Caps) -> list[Caps]:
+        """Return a range cap as windows of sizes [a, a + range], one per start a."""
+        assert caps.range is not None
+        return [
+            Caps(
+                composites=caps.composites,
+                spare=caps.spare,
+                largest=min(start + caps.range, caps.largest or start + caps.range),
+                smallest=max(start, caps.smallest or start),
+            )
+            for start in self._window_starts(caps)
+        ]
 
     def _window_starts(self, caps: Caps) -> list[int]:
         """Return the smallest class sizes a window [a, a + range] holding every class can
@@ -426,18 +433,7 @@ class Search:
     def _listed_by_solver(self, question: Question) -> Steps[list[Structure]]:
         """List every structure keeping the question, box by box, one solve a step."""
         caps = question.caps
-        if caps.range is None:
-            windows = [caps]
-        else:
-            windows = [
-                Caps(
-                    composites=caps.composites,
-                    spare=caps.spare,
-                    largest=min(start + caps.range, caps.largest or start + caps.range),
-                    smallest=max(start, caps.smallest or start),
-                )
-                for start in self._window_starts(caps)
-            ]
+        windows = [caps] if caps.range is None else self._windows(caps)
         found: set[Structure] = set()
         for window in windows:
             found.update((yield from self._boxes(Question(window, cover=question.cover))))
