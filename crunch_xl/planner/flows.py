@@ -237,6 +237,17 @@ class Transport:
         return found[0], found[1]
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A placement `partly_fits` found: the children each kind takes of each of its grades."""
+
+    taken: dict[Kind, dict[str, int]]
+
+    def total(self, kind: Kind) -> int:
+        """Return the children the kind takes in all."""
+        return sum(self.taken[kind].values())
+
+
 def partly_fits(
     children: Mapping[str, int],
     chosen: Sequence[tuple[Kind, int]],
@@ -245,11 +256,11 @@ def partly_fits(
     minimum: int,
     classes_left: tuple[int, int],
     composites_left: int | None = None,
-) -> bool:
-    """Return whether some structure that runs the chosen kinds' classes and, from the later
-    kinds, between classes_left[0] and classes_left[1] classes more (each kind at most its
-    own most, composites at most composites_left) could place every child: a relaxation,
-    exact for the chosen kinds.
+) -> Placed | None:
+    """Return a placement of every child by some structure that runs the chosen kinds'
+    classes and, from the later kinds, between classes_left[0] and classes_left[1] classes
+    more (each kind at most its own most, composites at most composites_left); None: there is
+    none. A relaxation, exact for the chosen kinds.
 
     The later kinds' classes are not fixed: together they take what one of their classes can
     hold at least and at most, times the classes left; the later composites at most what
@@ -264,12 +275,15 @@ def partly_fits(
     network = _Network(mixed + 1)
     for label, count in children.items():
         network.arc(_SOURCE, grade_node[label], count, count)
+    arcs: dict[Kind, dict[str, int]] = {}
     for kind, classes in chosen:
         smallest, largest = sizes[kind]
         network.arc(kind_node[kind], _SINK, smallest * classes, largest * classes)
         least = minimum * classes if len(kind) > 1 else 0
-        for label in kind:
-            network.arc(grade_node[label], kind_node[kind], least, _UNLIMITED)
+        arcs[kind] = {
+            label: network.arc(grade_node[label], kind_node[kind], least, _UNLIMITED)
+            for label in kind
+        }
     fewest, most = classes_left
     if later and most > 0:
         smallest = min(sizes[kind][0] for kind, _ in later)
@@ -282,9 +296,64 @@ def partly_fits(
         for kind, classes in later:
             into = mixed if len(kind) > 1 and composites_left is not None else rest
             network.arc(kind_node[kind], into, 0, sizes[kind][1] * classes)
-            for label in kind:
-                network.arc(grade_node[label], kind_node[kind], 0, _UNLIMITED)
+            arcs[kind] = {
+                label: network.arc(grade_node[label], kind_node[kind], 0, _UNLIMITED)
+                for label in kind
+            }
     elif fewest > 0:
-        return False
+        return None
     network.arc(_SINK, _SOURCE, 0, _UNLIMITED)
-    return network.settle()
+    if not network.settle():
+        return None
+    return Placed(
+        {
+            kind: {label: network.flow(index) for label, index in by_grade.items()}
+            for kind, by_grade in arcs.items()
+        }
+    )
+
+
+def still_placed(
+    placed: Placed,
+    kind: Kind,
+    classes: int,
+    later: Sequence[tuple[Kind, int]],
+    sizes: Mapping[Kind, tuple[int, int]],
+    minimum: int,
+    classes_left: tuple[int, int],
+    composites_left: int | None = None,
+) -> bool:
+    """Return whether a placement `partly_fits` found with `kind` still among the later kinds
+    is also one once the kind runs `classes` classes (so partly_fits would find one too).
+
+    `later`, `classes_left` and `composites_left` are those after the kind is chosen. Checking
+    the one placement against the new bounds takes a few sums, not a flow.
+    """
+    taken = placed.taken.get(kind)
+    if taken is None:
+        return False
+    total = sum(taken.values())
+    smallest, largest = sizes[kind]
+    if classes == 0:
+        kept = total == 0
+    else:
+        least = minimum * classes if len(kind) > 1 else 0
+        kept = smallest * classes <= total <= largest * classes and all(
+            count >= least for count in taken.values()
+        )
+    if not kept:
+        return False
+    fewest, most = classes_left
+    rest = sum(placed.total(other) for other, _ in later)
+    if not later or most <= 0:
+        return rest == 0 and fewest <= 0
+    low = min(sizes[other][0] for other, _ in later)
+    high = max(sizes[other][1] for other, _ in later)
+    if not low * fewest <= rest <= high * most:
+        return False
+    composites = [other for other, _ in later if len(other) > 1]
+    if composites and composites_left is not None:
+        widest = max(sizes[other][1] for other in composites)
+        if sum(placed.total(other) for other in composites) > widest * composites_left:
+            return False
+    return True

@@ -15,7 +15,9 @@ The search fixes the classes of one kind after another, in reading order, and dr
 choice as soon as it cannot work out: the classes left cannot make up the teachers or keep
 the composites cap, or the children cannot all be placed even if the classes left go to the
 kinds still to choose as freely as they like (flows.partly_fits: exact for the kinds chosen,
-and the classes left hold between their fewest and most children in total). Structures are
+and the classes left hold between their fewest and most children in total). The placement
+that flow finds is carried down: where it still places every child once the next kind's
+classes are fixed (flows.still_placed, a few sums), no new flow is needed. Structures are
 returned in the order of the tie rule (School.tie_key).
 """
 
@@ -27,7 +29,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from crunch_xl.model import Kind
-from crunch_xl.planner.flows import partly_fits
+from crunch_xl.planner.flows import Placed, partly_fits, still_placed
 from crunch_xl.planner.formulation import boxes
 from crunch_xl.planner.ranking import Caps
 from crunch_xl.planner.school import School, Structure
@@ -181,14 +183,21 @@ def structures(
     chosen: list[tuple[Kind, int]] = []
     found: list[Structure] = []
 
-    def search(index: int, classes: int, composites: int) -> Steps[None]:
+    def search(index: int, classes: int, composites: int, placed: Placed | None) -> Steps[None]:
         yield
         later = [(kind, ranges[kind][1]) for kind in kinds[index:]]
         left = (max(lowest - classes, fewest_after[index]), teachers - classes)
-        running = [(kind, count) for kind, count in chosen if count > 0]
         budget = None if caps.composites is None else caps.composites - composites
-        if not partly_fits(school.children, running, later, sizes, school.minimum, left, budget):
-            return
+        # The placement found a step up most often still works with the kind just chosen.
+        if placed is None or not still_placed(
+            placed, *chosen[-1], later, sizes, school.minimum, left, budget
+        ):
+            running = [(kind, count) for kind, count in chosen if count > 0]
+            placed = partly_fits(
+                school.children, running, later, sizes, school.minimum, left, budget
+            )
+            if placed is None:
+                return
         if index == len(kinds):
             structure = school.structure(dict(chosen))
             if keeps(structure):
@@ -211,13 +220,13 @@ def structures(
                 held[label][1] += most * count
             if holds(kind, index + 1) and room(index + 1, total):
                 chosen.append((kind, count))
-                yield from search(index + 1, total, made)
+                yield from search(index + 1, total, made, placed)
                 chosen.pop()
             for label in kind:
                 held[label][0] -= least * count
                 held[label][1] -= most * count
 
-    yield from search(0, 0, 0)
+    yield from search(0, 0, 0, None)
     return sorted(found, key=school.tie_key)
 
 
