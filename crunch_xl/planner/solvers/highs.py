@@ -46,7 +46,8 @@ class Highs:
         solver.setOptionValue("time_limit", max(float(seconds), 0.01))
         solver.setOptionValue("solve_relaxation", relaxed)
         solver.setOptionValue("mip_rel_gap", _ANY if first else 0.0)
-        _run(solver)
+        if not _run(solver):
+            return Answer(Outcome.UNKNOWN)
         status = solver.getModelStatus()
         statuses = highspy.HighsModelStatus
         if status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
@@ -88,15 +89,20 @@ class Highs:
 #: Solvers running now, each with the event set when it has finished.
 _RUNNING: dict[int, tuple[highspy.Highs, threading.Event]] = {}
 _RUNNING_LOCK = threading.Lock()
+_exiting = False
 
 
 def stop_all() -> None:
-    """Cancel every solve still running and wait for each to end (the interpreter is exiting).
+    """Cancel every solve still running, wait for each to end, and start no more (the
+    interpreter is exiting).
 
     A solve left running in a thread when the interpreter shuts down would be torn out of
-    HiGHS mid-step, which aborts the process.
+    HiGHS mid-step, which aborts the process; so would one that a planning thread still
+    running starts afterwards.
     """
+    global _exiting
     with _RUNNING_LOCK:
+        _exiting = True
         running = list(_RUNNING.values())
     for solver, _ in running:
         solver.cancelSolve()
@@ -107,10 +113,13 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
-def _run(solver: highspy.Highs) -> None:
-    """Run the solver, known to stop_all while it runs."""
+def _run(solver: highspy.Highs) -> bool:
+    """Run the solver, known to stop_all while it runs (False: not run, the process is
+    exiting)."""
     finished = threading.Event()
     with _RUNNING_LOCK:
+        if _exiting:
+            return False
         _RUNNING[id(solver)] = (solver, finished)
     try:
         _run_interruptibly(solver)
@@ -118,6 +127,7 @@ def _run(solver: highspy.Highs) -> None:
         with _RUNNING_LOCK:
             _RUNNING.pop(id(solver), None)
         finished.set()
+    return True
 
 
 def _run_interruptibly(solver: highspy.Highs) -> None:
