@@ -273,6 +273,7 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
 def _keeping(
     school: School, question: Question, answers: Callable[[School, Structure, Question], bool]
 ) -> Callable[[Structure], bool]:
+    """Return the check each complete structure gets: does some split answer the question."""
     return lambda structure: answers(school, structure, question)
 
 
