@@ -139,7 +139,22 @@ class Search:
         raise ValueError(f"{measure} is not settled by the solver")
 
     def keeps(self, structure: Structure, question: Question) -> bool:
-        """Return whether some split of the structure answers the question."""
+        """Return whether some split of the structure answers the question.
+
+        A range cap is otherwise checked by working out the structure's least range, a
+        bisection of flows: where a best split already measured (within any caps) keeps the
+        question's caps, it answers the question as it is.
+        """
+        caps = question.caps
+        if (
+            caps.range is not None
+            and question.cover is None
+            and structure not in question.exclude
+            and (caps.composites is None or self.composites(structure) <= caps.composites)
+        ):
+            measured = self._values.get(structure, {}).values()
+            if any(values is not None and _kept(values, caps) for values in measured):
+                return True
         return answers(self.school, structure, question)
 
     def covers(self, structure: Structure, estimates: Estimates) -> bool:
@@ -548,14 +563,15 @@ def covers(school: School, structure: Structure, estimates: Estimates) -> bool:
     )
 
 
-def _still_best(values: Values, looser: Caps, caps: Caps) -> bool:
-    """Return whether the best split within the looser caps, with these values, keeps the
-    caps. A cap on composites limits the structure, not its split: it is left aside."""
-    if not caps.at_least_as_tight(looser):
-        return False
+def _kept(values: Values, caps: Caps, given: Caps | None = None) -> bool:
+    """Return whether the split with these values keeps the caps; False where the values do
+    not say. Left aside: a cap on composites (it limits the structure, not its split), and
+    caps equal to those `given`, within which the split was found."""
     for measure in Measure:
         cap = caps.get(measure)
-        if measure is Measure.COMPOSITES or cap is None or cap == looser.get(measure):
+        if measure is Measure.COMPOSITES or cap is None:
+            continue
+        if given is not None and cap == given.get(measure):
             continue
         if measure not in values:
             return False
@@ -563,3 +579,9 @@ def _still_best(values: Values, looser: Caps, caps: Caps) -> bool:
         if (value < cap) if measure.larger_is_better else (value > cap):
             return False
     return True
+
+
+def _still_best(values: Values, looser: Caps, caps: Caps) -> bool:
+    """Return whether the best split within the looser caps, with these values, keeps the
+    caps (and so is the best within them too)."""
+    return caps.at_least_as_tight(looser) and _kept(values, caps, looser)
