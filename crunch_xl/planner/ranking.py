@@ -59,6 +59,10 @@ class Measure(StrEnum):
         """Return the next value better than this one."""
         return value + 1 if self.larger_is_better else value - 1
 
+    def keeps(self, value: int, cap: int) -> bool:
+        """Return whether a value of this measure keeps a cap on it (at least it, or at most)."""
+        return value >= cap if self.larger_is_better else value <= cap
+
 
 #: The measures of each priority's ranking, most important first.
 RANKINGS: dict[Priority, tuple[Measure, ...]] = {
@@ -123,8 +127,7 @@ class Caps:
             cap = self.get(measure)
             if cap is None:
                 continue
-            value = measure.of(measures)
-            if (value < cap) if measure.larger_is_better else (value > cap):
+            if not measure.keeps(measure.of(measures), cap):
                 return False
         return True
 
@@ -136,6 +139,6 @@ class Caps:
             if theirs is None:
                 continue
             mine = self.get(measure)
-            if mine is None or (mine < theirs if measure.larger_is_better else mine > theirs):
+            if mine is None or not measure.keeps(mine, theirs):
                 return False
         return True

@@ -573,10 +573,7 @@ def _kept(values: Values, caps: Caps, given: Caps | None = None) -> bool:
             continue
         if given is not None and cap == given.get(measure):
             continue
-        if measure not in values:
-            return False
-        value = values[measure]
-        if (value < cap) if measure.larger_is_better else (value > cap):
+        if measure not in values or not measure.keeps(values[measure], cap):
             return False
     return True
 
