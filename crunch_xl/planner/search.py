@@ -27,7 +27,7 @@ too.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -125,7 +125,7 @@ class Search:
 
     def composites(self, structure: Structure) -> int:
         """Return the composite classes of a structure."""
-        return sum(count for kind, count in structure if len(kind) > 1)
+        return _composites(structure)
 
     def head(self, structure: Structure, caps: Caps, measure: Measure) -> int | None:
         """Return the best value of a head measure the structure reaches within the caps."""
@@ -139,23 +139,10 @@ class Search:
         raise ValueError(f"{measure} is not settled by the solver")
 
     def keeps(self, structure: Structure, question: Question) -> bool:
-        """Return whether some split of the structure answers the question.
-
-        A range cap is otherwise checked by working out the structure's least range, a
-        bisection of flows: where a best split already measured (within any caps) keeps the
-        question's caps, it answers the question as it is.
-        """
-        caps = question.caps
-        if (
-            caps.range is not None
-            and question.cover is None
-            and structure not in question.exclude
-            and (caps.composites is None or self.composites(structure) <= caps.composites)
-        ):
-            measured = self._values.get(structure, {}).values()
-            if any(values is not None and _kept(values, caps) for values in measured):
-                return True
-        return answers(self.school, structure, question)
+        """Return whether some split of the structure answers the question (the best splits
+        already measured spare a range cap its least range where one keeps the caps)."""
+        measured = self._values.get(structure, {}).values()
+        return answers(self.school, structure, question, measured)
 
     def covers(self, structure: Structure, estimates: Estimates) -> bool:
         """Return whether the structure's classes hold every enrolment within the estimates."""
@@ -533,21 +520,38 @@ def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:
     return tuple(head)
 
 
-def answers(school: School, structure: Structure, question: Question) -> bool:
-    """Return whether some split of the structure answers the question."""
+def answers(
+    school: School,
+    structure: Structure,
+    question: Question,
+    measured: Iterable[Values | None] = (),
+) -> bool:
+    """Return whether some split of the structure answers the question.
+
+    `measured` are the values of best splits of the structure already measured (within any
+    caps; None where none kept them). A range cap is otherwise checked by working out the
+    structure's least range, a bisection of flows: where one of those splits keeps the caps,
+    it answers the question. For other caps the check is a flow already remembered, cheaper
+    than looking.
+    """
     caps = question.caps
     if structure in question.exclude:
         return False
-    composites = sum(count for kind, count in structure if len(kind) > 1)
-    if caps.composites is not None and composites > caps.composites:
+    if caps.composites is not None and _composites(structure) > caps.composites:
         return False
     if caps.range is not None:
-        reached = least_range(school, structure, caps)
-        if reached is None or reached[0] > caps.range:
-            return False
+        if not any(values is not None and _kept(values, caps) for values in measured):
+            reached = least_range(school, structure, caps)
+            if reached is None or reached[0] > caps.range:
+                return False
     elif not fits(school, structure, caps):
         return False
     return question.cover is None or covers(school, structure, question.cover)
+
+
+def _composites(structure: Structure) -> int:
+    """Return the composite classes of a structure."""
+    return sum(count for kind, count in structure if len(kind) > 1)
 
 
 def covers(school: School, structure: Structure, estimates: Estimates) -> bool:
