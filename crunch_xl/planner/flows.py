@@ -332,7 +332,7 @@ def still_placed(
     taken = placed.taken.get(kind)
     if taken is None:
         return False
-    total = sum(taken.values())
+    total = placed.total(kind)
     smallest, largest = sizes[kind]
     if classes == 0:
         kept = total == 0

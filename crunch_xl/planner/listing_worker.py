@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -258,7 +258,7 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
         try:
             if school is None or school.scenario != scenario:
                 school = School(scenario)
-            steps = structures(school, bounds, _keeping(school, question, answers))
+            steps = structures(school, bounds, partial(answers, school, question=question))
             try:
                 while number not in stopped and not ended.is_set():
                     next(steps)
@@ -268,13 +268,6 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
             reply(("stopped", number))
         except Exception:  # noqa: BLE001 - every error goes back to the planner
             reply(("error", number, traceback.format_exc()))
-
-
-def _keeping(
-    school: School, question: Question, answers: Callable[[School, Structure, Question], bool]
-) -> Callable[[Structure], bool]:
-    """Return the check each complete structure gets: does some split answer the question."""
-    return lambda structure: answers(school, structure, question)
 
 
 if __name__ == "__main__":
