@@ -130,8 +130,8 @@ def wait_for_children(
     *,
     solver: bool = True,
 ) -> list[Process]:
-    """Return the process's children in its session once a solver (CBC) is among them; with
-    solver false, once there is any (crunch-xl's listing worker starts as planning starts).
+    """Return the process's children in its POSIX session once a solver (CBC) is among them;
+    with solver false, once there is any (crunch-xl's listing worker starts with planning).
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

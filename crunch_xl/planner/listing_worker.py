@@ -7,7 +7,8 @@ process, the search has a core of its own while the solver lists in the planner'
 
 Workers are started when planning starts and kept for later listings, one for each listing
 running at once. A listing that finds no worker ready (one is still starting, or none can be
-started) races in threads as before; both ways list the same structures.
+started) races in threads instead (listing.first_to_finish); both ways list the same
+structures.
 
 The worker reads pickled requests on its standard input and writes pickled replies on its
 standard output: ("list", number, scenario, bounds, question) is answered by ("listed",
