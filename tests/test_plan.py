@@ -607,6 +607,20 @@ def test_an_option_tied_with_option_1_is_called_equally_good_whatever_it_shows()
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(s=tiny_scenarios())
 def test_tiny_scenarios_match_the_brute_force(solver: str, s: Scenario) -> None:
+    matches_the_brute_force(s, solver)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=tiny_scenarios())
+def test_schools_in_parts_no_class_spans_match_the_brute_force(solver: str, s: Scenario) -> None:
+    # No class may hold both grades 1 and 2: K-1 and 2-3 are parts, tied only by the teachers.
+    s = replace(s, composites=tuple(c for c in s.composites if not {"1", "2"} <= set(c.grades)))
+    matches_the_brute_force(s, solver)
+
+
+def matches_the_brute_force(s: Scenario, solver: str) -> None:
+    """Check the planner's result against every allocation the brute force finds."""
     reference = brute_force(s)
     result = planner.plan(s, time_limit=30, solver=solver)
     if not reference.feasible:

@@ -26,6 +26,7 @@ too.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,12 +37,15 @@ import pulp
 from crunch_xl.model import Kind
 from crunch_xl.planner import listing_worker
 from crunch_xl.planner.flows import Transport
-from crunch_xl.planner.formulation import Estimates, Objective, Question, Teachers, build
+from crunch_xl.planner.formulation import Estimates, Model, Objective, Question, Teachers, build
 from crunch_xl.planner.listing import Steps, first_to_finish, structures
 from crunch_xl.planner.ranking import Caps, Measure
 from crunch_xl.planner.school import Allocation, Measures, School, Structure
 from crunch_xl.planner.solvers.base import Answer, Backend, Outcome
 from crunch_xl.planner.splits import Values, best_split, fits, least_range, most_spare, whole_values
+
+#: How far a relaxed solution's value may lie from a whole number and count as it.
+_TOLERANCE = 1e-6
 
 
 class OutOfTime(Exception):
@@ -290,10 +294,11 @@ class Search:
         # Asked for any answer, the question is often impossible (a variant an explanation
         # tries, a better value of a measure), and the linear relaxation often proves so in a
         # fraction of the time the whole question takes.
-        if first and self._solve(model.problem, relaxed=True).outcome is Outcome.INFEASIBLE:
+        relaxed = self._solve(model.problem, relaxed=True) if first else None
+        if relaxed is not None and relaxed.outcome is Outcome.INFEASIBLE:
             self._remember_impossible(question)
             return None
-        answer = self._solve(model.problem, first=first)
+        answer = self._answer(model, first=first, relaxed=relaxed)
         if answer.outcome is Outcome.INFEASIBLE:
             self._remember_impossible(question)
             return None
@@ -305,6 +310,65 @@ class Search:
         if structure not in self._known:
             self._known.append(structure)
         return structure
+
+    def _answer(self, model: Model, *, first: bool, relaxed: Answer | None = None) -> Answer:
+        """Return the solver's answer to a model (with first, any solution will do);
+        `relaxed` is its linear relaxation's answer, where already asked.
+
+        Where the model counts the classes of a first part of the grades (formulation._part)
+        and the relaxation leaves that count at most the two whole values either side of its
+        own, the count is fixed to each in turn: each part then becomes a question of its
+        own, far quicker to settle. Otherwise the model is asked as it is.
+        """
+        problem, part = model.problem, model.part
+        values = None if part is None else self._part_values(model, relaxed)
+        if part is None or values is None:
+            return self._solve(problem, first=first)
+        low, high = part.lowBound, part.upBound
+        best: Answer | None = None
+        try:
+            for value in values:
+                part.lowBound = part.upBound = value
+                if len(values) > 1 and not self._solve(problem, relaxed=True).found:
+                    continue
+                answer = self._solve(problem, first=first)
+                if answer.outcome is Outcome.INFEASIBLE:
+                    continue
+                if first or answer.outcome is not Outcome.OPTIMAL:
+                    return answer
+                if best is None or _objective(problem, answer.values) < _objective(
+                    problem, best.values
+                ):
+                    best = answer
+        finally:
+            part.lowBound, part.upBound = low, high
+        return best or Answer(Outcome.INFEASIBLE)
+
+    def _part_values(self, model: Model, relaxed: Answer | None) -> range | None:
+        """Return the whole values of the part's classes that the linear relaxation allows,
+        where they are at most the two either side of its own (empty: it has no solution;
+        None: more values, or the relaxation was not settled)."""
+        problem, part = model.problem, model.part
+        assert part is not None
+        if relaxed is None:
+            relaxed = self._solve(problem, relaxed=True)
+        if relaxed.outcome is Outcome.INFEASIBLE:
+            return range(0)
+        if not relaxed.found:
+            return None
+        at = relaxed.values[part.name]
+        below, above = math.floor(at + _TOLERANCE), math.ceil(at - _TOLERANCE)
+        low, high = part.lowBound, part.upBound
+        try:
+            for fewer, more in ((low, below - 1), (above + 1, high)):
+                part.lowBound, part.upBound = fewer, more
+                if fewer <= more and self._solve(problem, relaxed=True).outcome is not (
+                    Outcome.INFEASIBLE
+                ):
+                    return None
+        finally:
+            part.lowBound, part.upBound = low, high
+        return range(below, above + 1)
 
     def _solve(
         self, problem: pulp.LpProblem, *, relaxed: bool = False, first: bool = False
@@ -467,10 +531,11 @@ class Search:
             # Most boxes hold nothing, and their linear relaxation says so in a fraction
             # of the time the whole question takes.
             yield
-            if self._solve(model.problem, relaxed=True).outcome is Outcome.INFEASIBLE:
+            relaxed = self._solve(model.problem, relaxed=True)
+            if relaxed.outcome is Outcome.INFEASIBLE:
                 continue
             yield
-            answer = self._solve(model.problem, first=True)
+            answer = self._answer(model, first=True, relaxed=relaxed)
             if answer.outcome is Outcome.INFEASIBLE:
                 continue
             if answer.outcome is not Outcome.OPTIMAL:
@@ -508,6 +573,14 @@ class Search:
             entries.append((key, self.school.tie_key(structure), structure, values))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         return Ranked([(structure, values) for _, _, structure, values in entries], caps, proven)
+
+
+def _objective(problem: pulp.LpProblem, values: dict[str, float]) -> float:
+    """Return a model's objective at a solution, as a value to minimise."""
+    objective = problem.objective or pulp.LpAffineExpression()
+    value = sum(coefficient * values.get(var.name, 0.0) for var, coefficient in objective.items())
+    value += objective.constant
+    return -value if problem.sense == pulp.LpMaximize else value
 
 
 def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:
