@@ -12,8 +12,8 @@ planner splits the children itself, flows.py). Rows, each family named after its
 - classes_for_grades_I_J:      the classes holding a run of grades can hold its children,
                                rounded up (implied by the rest; it makes the solver faster).
 - first_part:                  where the grades fall into parts no class spans, the classes
-                               of the first parts, counted (fixed one value at a time, the
-                               parts are questions of their own: Search._answer).
+                               of the first parts, counted (parts.py); in a part's own model,
+                               `part` counts all of its classes.
 
 A question adds its caps: fewer composites, more spare, a smaller largest or larger smallest
 class (bounds on every kind's total), structures that are excluded, and copies of the children
@@ -84,12 +84,17 @@ class Question:
 @dataclass(frozen=True)
 class Model:
     """A question's model: the PuLP problem, the variable counting each kind's classes, and
-    the one counting the classes of the first part of the grades, where the school's grades
-    fall into parts no class spans (None where they do not; see `_part`)."""
+    the one counting the classes of a part of the grades (parts.py): in a whole school's
+    model, of its first parts, where its grades fall into parts no class spans; in a part's
+    own model, all of its classes (None: neither)."""
 
     problem: pulp.LpProblem
     classes: dict[Kind, pulp.LpVariable]
     part: pulp.LpVariable | None = None
+    #: In a part's own model, the variable counting its composite classes (None otherwise).
+    composites: pulp.LpVariable | None = None
+    #: The models of the school's parts, by their grades, made when first asked (parts.py).
+    parts: dict[frozenset[str], Model] = field(default_factory=dict, compare=False, repr=False)
 
     def structure(self, school: School, values: Mapping[str, float]) -> Structure:
         """Return the structure in a solver's answer."""
@@ -116,11 +121,13 @@ def boxes(school: School, caps: Caps) -> dict[Kind, tuple[int, int]]:
     return found
 
 
-def build(school: School, question: Question) -> Model | None:
+def build(school: School, question: Question, grades: frozenset[str] | None = None) -> Model | None:
     """Return the model of a question (None: some kind must run more classes than it can).
 
     Spread and range caps are not rows of the model: the search asks a range as one window of
-    sizes at a time, and measures spreads itself (search.py).
+    sizes at a time, and measures spreads itself (search.py). With grades, the model of that
+    part of the school alone (see `parts`): its classes counted by `Model.part`, whose bounds
+    the caller sets, instead of held to the teachers.
     """
     if question.caps.range is not None:
         raise ValueError("a range cap is asked as one window of sizes at a time")
@@ -133,22 +140,41 @@ def build(school: School, question: Question) -> Model | None:
     problem = pulp.LpProblem("classes", pulp.LpMinimize)
     names = _Names(school)
     sizes = boxes(school, question.caps)
+    labels = school.labels if grades is None else tuple(g for g in school.labels if g in grades)
     classes = {
         kind: problem.add_variable(
             f"classes_{names.kind(kind)}", *school.counts[kind], cat=pulp.LpInteger
         )
         for kind in school.usable
+        if grades is None or grades.issuperset(kind)
     }
-    totals = _placement(problem, school, names, classes, sizes, "", school.children)
-    _teachers(problem, school, classes, question.teachers)
-    part = _part(problem, school, classes)
-    _runs(problem, school, names, classes, sizes)
+    totals = _placement(problem, school, names, classes, sizes, "", school.children, labels)
+    if grades is None:
+        _teachers(problem, school, classes, question.teachers)
+        split = parts(school)
+        part = None if split is None else _counted(problem, classes, split[0], "first_part")
+    else:
+        part = _counted(problem, classes, grades, "part")
+    _runs(problem, school, names, classes, sizes, labels)
     caps = question.caps
     composites = pulp.lpSum(var for kind, var in classes.items() if len(kind) > 1)
     if caps.composites is not None:
         problem += composites <= caps.composites, "composites_cap"
+    counted = None
+    if grades is not None:
+        # A part's composites are counted: the rest of the school's leave it a share of the
+        # cap, set as this variable's bounds (parts.py).
+        counted = problem.add_variable("composites_of_part", 0, None, pulp.LpInteger)
+        problem.addConstraint(
+            _row(
+                [*((var, 1) for kind, var in classes.items() if len(kind) > 1), (counted, -1)],
+                pulp.LpConstraintEQ,
+                0,
+            ),
+            "part_composites",
+        )
     if caps.spread is not None:
-        for label in school.labels:
+        for label in labels:
             kinds = [kind for kind in classes if label in kind]
             if kinds and school.children[label] > 0:
                 _window(
@@ -160,8 +186,8 @@ def build(school: School, question: Question) -> Model | None:
         limits = {kind: school.limits[kind] for kind in classes}
         high = {label: (count, None) for label, count in question.cover.high.items()}
         low = {label: (0, count) for label, count in question.cover.low.items()}
-        _placement(problem, school, names, classes, limits, "high_", high)
-        _placement(problem, school, names, classes, limits, "low_", low)
+        _placement(problem, school, names, classes, limits, "high_", high, labels)
+        _placement(problem, school, names, classes, limits, "low_", low, labels)
     if question.objective is Objective.COMPOSITES:
         problem += composites
     elif question.objective is Objective.FEWEST_CLASSES:
@@ -172,7 +198,7 @@ def build(school: School, question: Question) -> Model | None:
         problem.sense = pulp.LpMaximize
         weight = sum(school.counts[kind][1] for kind in classes) + 1
         problem += weight * pulp.lpSum(classes.values()) - composites
-    return Model(problem, classes, part)
+    return Model(problem, classes, part, counted)
 
 
 class _Names:
@@ -201,8 +227,10 @@ def _placement(
     sizes: Mapping[Kind, tuple[int, int]],
     prefix: str,
     children: Mapping[str, int] | Mapping[str, tuple[int, int | None]],
+    labels: tuple[str, ...],
 ) -> dict[Kind, pulp.LpAffineExpression]:
-    """Add one placement of the children into the classes; return each kind's total.
+    """Add one placement of the children of the grades with these labels into the classes;
+    return each kind's total.
 
     children is each grade's number, or (at least, at most) for the estimate copies.
     """
@@ -225,7 +253,7 @@ def _placement(
             for label, var in parts[kind].items():
                 row = f"{prefix}composite_minimum_{name}_{names.grade(label)}"
                 add(_row([(var, 1), (count, -school.minimum)], at_least, 0), row)
-    for label in school.labels:
+    for label in labels:
         placed = [(parts[kind][label], 1) for kind in classes if label in kind]
         wanted = children[label]
         row = f"{prefix}every_child_placed_{names.grade(label)}"
@@ -240,6 +268,13 @@ def _placement(
     return totals
 
 
+def classes_allowed(school: School, teachers: Teachers) -> tuple[int, int | None]:
+    """Return the fewest and most classes a plan may have in all (None: no most)."""
+    if teachers is Teachers.AS_SET and school.every_teacher:
+        return school.teachers, school.teachers
+    return 1, None if teachers is Teachers.ANY else school.teachers
+
+
 def _teachers(
     problem: pulp.LpProblem,
     school: School,
@@ -247,43 +282,48 @@ def _teachers(
     teachers: Teachers,
 ) -> None:
     total = pulp.lpSum(classes.values())
-    if teachers is Teachers.AS_SET and school.every_teacher:
-        problem += total == school.teachers, "teachers"
+    fewest, most = classes_allowed(school, teachers)
+    if fewest == most:
+        problem += total == most, "teachers"
         return
-    if teachers is not Teachers.ANY:
-        problem += total <= school.teachers, "teachers"
-    problem += total >= 1, "at_least_one_class"
+    if most is not None:
+        problem += total <= most, "teachers"
+    problem += total >= fewest, "at_least_one_class"
 
 
-def _part(
-    problem: pulp.LpProblem, school: School, classes: Mapping[Kind, pulp.LpVariable]
-) -> pulp.LpVariable | None:
-    """Add, where the grades fall into parts that no class spans, a whole-number variable
-    counting the classes of the first parts (those holding about half the children); return
-    it (None: one part).
-
-    Only the number of teachers ties the parts together, and the linear relaxation lets it
-    move between them by fractions of a class. With this variable fixed, each part is a
-    question of its own, which the solver settles far faster than the whole (Search._answer;
-    on a K-12 school of two parts, a few milliseconds against tenths of a second).
-    """
-    parts = [
-        [kind for kind, _ in part] for part in components(tuple((kind, 1) for kind in classes))
+def parts(school: School) -> tuple[frozenset[str], frozenset[str]] | None:
+    """Return the grades of the school's first parts and of the rest, where its grades fall
+    into parts that no class spans (None: one part). The first parts are those, in reading
+    order, that hold nearest half the children."""
+    found = [
+        frozenset(label for kind, _ in part for label in kind)
+        for part in components(tuple((kind, 1) for kind in school.usable))
     ]
-    if len(parts) < 2:
+    if len(found) < 2:
         return None
     total = sum(school.children.values())
     before, best, cut = 0, total, 1
-    for index, part in enumerate(parts[:-1], start=1):
-        before += sum(school.children[label] for label in {g for kind in part for g in kind})
+    for index, grades in enumerate(found[:-1], start=1):
+        before += sum(school.children[label] for label in grades)
         if abs(total - 2 * before) < best:
             best, cut = abs(total - 2 * before), index
-    kinds = [kind for part in parts[:cut] for kind in part]
-    fewest = sum(school.counts[kind][0] for kind in kinds)
-    most = min(sum(school.counts[kind][1] for kind in kinds), school.teachers)
-    var = problem.add_variable("classes_of_first_part", fewest, max(fewest, most), pulp.LpInteger)
+    first = frozenset().union(*found[:cut])
+    return first, frozenset().union(*found[cut:])
+
+
+def _counted(
+    problem: pulp.LpProblem,
+    classes: Mapping[Kind, pulp.LpVariable],
+    grades: frozenset[str],
+    name: str,
+) -> pulp.LpVariable:
+    """Add a whole-number variable counting the classes within these grades (row `name`,
+    variable `classes_of_<name>`); return it."""
+    kinds = [kind for kind in classes if grades.issuperset(kind)]
     terms = [(classes[kind], 1) for kind in kinds]
-    problem.addConstraint(_row([*terms, (var, -1)], pulp.LpConstraintEQ, 0), "first_part")
+    most = sum(var.upBound for _, var in ((k, classes[k]) for k in kinds))
+    var = problem.add_variable(f"classes_of_{name}", 0, most, pulp.LpInteger)
+    problem.addConstraint(_row([*terms, (var, -1)], pulp.LpConstraintEQ, 0), name)
     return var
 
 
@@ -293,6 +333,7 @@ def _runs(
     names: _Names,
     classes: Mapping[Kind, pulp.LpVariable],
     sizes: Mapping[Kind, tuple[int, int]],
+    labels: tuple[str, ...],
 ) -> None:
     """Add: the classes holding a run of consecutive grades number at least its children over
     the most of them one class can take, rounded up.
@@ -301,7 +342,6 @@ def _runs(
     for each of its grades outside the run. The solver's relaxation lets a composite serve
     two grades with a fraction of a class each; these rows say what it misses.
     """
-    labels = school.labels
     minimum = school.minimum
     kinds = list(classes)
     # The kinds holding each grade, by their place in `classes`.

@@ -26,7 +26,6 @@ too.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,7 @@ from pathlib import Path
 import pulp
 
 from crunch_xl.model import Kind
-from crunch_xl.planner import listing_worker
+from crunch_xl.planner import listing_worker, parts
 from crunch_xl.planner.flows import Transport
 from crunch_xl.planner.formulation import Estimates, Model, Objective, Question, Teachers, build
 from crunch_xl.planner.listing import Steps, first_to_finish, structures
@@ -43,9 +42,6 @@ from crunch_xl.planner.ranking import Caps, Measure
 from crunch_xl.planner.school import Allocation, Measures, School, Structure
 from crunch_xl.planner.solvers.base import Answer, Backend, Outcome
 from crunch_xl.planner.splits import Values, best_split, fits, least_range, most_spare, whole_values
-
-#: How far a relaxed solution's value may lie from a whole number and count as it.
-_TOLERANCE = 1e-6
 
 
 class OutOfTime(Exception):
@@ -298,7 +294,9 @@ class Search:
         if relaxed is not None and relaxed.outcome is Outcome.INFEASIBLE:
             self._remember_impossible(question)
             return None
-        answer = self._answer(model, first=first, relaxed=relaxed)
+        answer = parts.answer(
+            self.school, question, model, self._solve, first=first, relaxed=relaxed
+        )
         if answer.outcome is Outcome.INFEASIBLE:
             self._remember_impossible(question)
             return None
@@ -310,65 +308,6 @@ class Search:
         if structure not in self._known:
             self._known.append(structure)
         return structure
-
-    def _answer(self, model: Model, *, first: bool, relaxed: Answer | None = None) -> Answer:
-        """Return the solver's answer to a model (with first, any solution will do);
-        `relaxed` is its linear relaxation's answer, where already asked.
-
-        Where the model counts the classes of a first part of the grades (formulation._part)
-        and the relaxation leaves that count at most the two whole values either side of its
-        own, the count is fixed to each in turn: each part then becomes a question of its
-        own, far quicker to settle. Otherwise the model is asked as it is.
-        """
-        problem, part = model.problem, model.part
-        values = None if part is None else self._part_values(model, relaxed)
-        if part is None or values is None:
-            return self._solve(problem, first=first)
-        low, high = part.lowBound, part.upBound
-        best: Answer | None = None
-        try:
-            for value in values:
-                part.lowBound = part.upBound = value
-                if len(values) > 1 and not self._solve(problem, relaxed=True).found:
-                    continue
-                answer = self._solve(problem, first=first)
-                if answer.outcome is Outcome.INFEASIBLE:
-                    continue
-                if first or answer.outcome is not Outcome.OPTIMAL:
-                    return answer
-                if best is None or _objective(problem, answer.values) < _objective(
-                    problem, best.values
-                ):
-                    best = answer
-        finally:
-            part.lowBound, part.upBound = low, high
-        return best or Answer(Outcome.INFEASIBLE)
-
-    def _part_values(self, model: Model, relaxed: Answer | None) -> range | None:
-        """Return the whole values of the part's classes that the linear relaxation allows,
-        where they are at most the two either side of its own (empty: it has no solution;
-        None: more values, or the relaxation was not settled)."""
-        problem, part = model.problem, model.part
-        assert part is not None
-        if relaxed is None:
-            relaxed = self._solve(problem, relaxed=True)
-        if relaxed.outcome is Outcome.INFEASIBLE:
-            return range(0)
-        if not relaxed.found:
-            return None
-        at = relaxed.values[part.name]
-        below, above = math.floor(at + _TOLERANCE), math.ceil(at - _TOLERANCE)
-        low, high = part.lowBound, part.upBound
-        try:
-            for fewer, more in ((low, below - 1), (above + 1, high)):
-                part.lowBound, part.upBound = fewer, more
-                if fewer <= more and self._solve(problem, relaxed=True).outcome is not (
-                    Outcome.INFEASIBLE
-                ):
-                    return None
-        finally:
-            part.lowBound, part.upBound = low, high
-        return range(below, above + 1)
 
     def _solve(
         self, problem: pulp.LpProblem, *, relaxed: bool = False, first: bool = False
@@ -507,7 +446,63 @@ class Search:
 
     def _boxes(self, question: Question) -> Steps[list[Structure]]:
         """List every structure answering a question without a range cap, box by box, one
-        solve a step.
+        solve a step; a school in parts part by part, where the relaxation leaves the first
+        parts few class counts (parts.py): each part's structures are listed on their own
+        and paired."""
+        model = build(self.school, question)
+        if model is None:
+            return []
+        if model.part is not None:
+            yield
+            values = parts.values(model, self._solve)
+            if values is not None:
+                return (yield from self._boxes_apart(question, model, values))
+        every = self.school.every_teacher
+        return (yield from self._boxes_of(model, question, self.school.teachers, every))
+
+    def _boxes_apart(
+        self, question: Question, model: Model, values: range
+    ) -> Steps[list[Structure]]:
+        """List every structure answering a question for a school in parts, with each of
+        these counts of classes in its first parts: each part's structures listed box by box
+        in its own model, within what the others' fewest composites leave of the cap, then
+        paired."""
+        cap = question.caps.composites
+        found: list[Structure] = []
+        for value in values:
+            yield
+            sides = parts.fewest(self.school, question, model, value, self._solve)
+            last = sides[-1].answer
+            if last.outcome is Outcome.INFEASIBLE:
+                continue
+            if last.outcome is not Outcome.OPTIMAL:
+                raise OutOfTime
+            least = sum(side.composites for side in sides)
+            if cap is not None and least > cap:
+                continue
+            listed: list[list[Structure]] = []
+            for side in sides:
+                assert side.model.composites is not None
+                if cap is not None:
+                    side.model.composites.upBound = cap - least + side.composites
+                fewest, most = side.classes
+                within = self.school.teachers if most is None else most
+                listed.append((yield from self._boxes_of(side.model, None, within, fewest == most)))
+            first, rest = listed
+            found.extend(
+                self.school.structure({**dict(one), **dict(other)})
+                for one in first
+                for other in rest
+                if cap is None or _composites(one) + _composites(other) <= cap
+            )
+        return found
+
+    def _boxes_of(
+        self, model: Model, question: Question | None, most: int, every: bool
+    ) -> Steps[list[Structure]]:
+        """List every structure of a model, box by box, one solve a step: a whole school's
+        model where the question is given (its questions may be asked part by part), else a
+        part's own. Its classes number at most `most`, exactly that where `every`.
 
         Each structure found splits what is left into boxes of class counts that do not
         overlap and together miss only that structure (by the first kind, in a fixed order,
@@ -515,16 +510,13 @@ class Search:
         tighter bounds: the solver settles it far faster than the same question with every
         structure found so far forbidden.
         """
-        model = build(self.school, question)
-        if model is None:
-            return []
         kinds = list(model.classes)
         fixed = {kind: (var.lowBound or 0, var.upBound) for kind, var in model.classes.items()}
         found: list[Structure] = []
         boxes: list[dict[Kind, tuple[int, int]]] = [dict(fixed)]
         while boxes:
             box = boxes.pop()
-            if sum(low for low, _ in box.values()) > self.school.teachers:
+            if sum(low for low, _ in box.values()) > most:
                 continue
             for kind, (low, high) in box.items():
                 model.classes[kind].lowBound, model.classes[kind].upBound = low, high
@@ -535,7 +527,12 @@ class Search:
             if relaxed.outcome is Outcome.INFEASIBLE:
                 continue
             yield
-            answer = self._answer(model, first=True, relaxed=relaxed)
+            if question is None:
+                answer = self._solve(model.problem, first=True)
+            else:
+                answer = parts.answer(
+                    self.school, question, model, self._solve, first=True, relaxed=relaxed
+                )
             if answer.outcome is Outcome.INFEASIBLE:
                 continue
             if answer.outcome is not Outcome.OPTIMAL:
@@ -543,7 +540,6 @@ class Search:
             structure = model.structure(self.school, answer.values)
             found.append(structure)
             counts = dict(structure)
-            every = self.school.every_teacher
             for index, kind in enumerate(kinds):
                 low, high = box[kind]
                 count = counts.get(kind, 0)
@@ -573,14 +569,6 @@ class Search:
             entries.append((key, self.school.tie_key(structure), structure, values))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         return Ranked([(structure, values) for _, _, structure, values in entries], caps, proven)
-
-
-def _objective(problem: pulp.LpProblem, values: dict[str, float]) -> float:
-    """Return a model's objective at a solution, as a value to minimise."""
-    objective = problem.objective or pulp.LpAffineExpression()
-    value = sum(coefficient * values.get(var.name, 0.0) for var, coefficient in objective.items())
-    value += objective.constant
-    return -value if problem.sense == pulp.LpMaximize else value
 
 
 def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:

@@ -7,8 +7,9 @@ import contextlib
 import os
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import highspy
 import pulp
@@ -61,18 +62,23 @@ class Highs:
         return Answer(outcome, values)
 
     def _model(self, problem: pulp.LpProblem) -> tuple[highspy.Highs, list[str]]:
-        """Return a solver holding the model, and its column names (kept per thread).
+        """Return a solver holding the model, and its column names (the last few models
+        asked are kept per thread: a school in parts alternates between three, parts.py).
 
-        A model is the one kept when it is the same problem with as many variables and rows,
+        A model is a kept one when it is the same problem with as many variables and rows,
         and the same objective; its variables are then the kept list (asking PuLP for them
         walks every row, which on a small model costs more than the solve).
         """
-        kept = getattr(self._kept, "model", None)
+        kept: OrderedDict[int, _Kept] | None = getattr(self._kept, "models", None)
+        if kept is None:
+            kept = self._kept.models = OrderedDict()
         objective = problem.objective or {}
         terms = tuple((var.name, coefficient) for var, coefficient in objective.items())
         shape = (problem.numVariables(), problem.numConstraints(), problem.sense, terms)
-        if kept is not None and kept[0] is problem and kept[1] == shape:
-            solver, variables, names = kept[2], kept[3], kept[4]
+        entry = kept.get(id(problem))
+        if entry is not None and entry.problem is problem and entry.shape == shape:
+            kept.move_to_end(id(problem))
+            solver, variables, names = entry.solver, entry.variables, entry.names
             lower = [-highspy.kHighsInf if v.lowBound is None else v.lowBound for v in variables]
             upper = [highspy.kHighsInf if v.upBound is None else v.upBound for v in variables]
             solver.changeColsBounds(len(variables), list(range(len(variables))), lower, upper)
@@ -82,8 +88,24 @@ class Highs:
         variables = list(problem.variables())
         _pass_model(solver, problem, variables)
         names = [var.name for var in variables]
-        self._kept.model = (problem, shape, solver, variables, names)
+        kept[id(problem)] = _Kept(problem, shape, solver, variables, names)
+        while len(kept) > _KEPT_MODELS:
+            kept.popitem(last=False)
         return solver, names
+
+
+#: How many models each thread keeps passed to HiGHS.
+_KEPT_MODELS = 4
+
+
+class _Kept(NamedTuple):
+    """A model passed to HiGHS, kept to be asked again with other bounds."""
+
+    problem: pulp.LpProblem
+    shape: tuple[object, ...]
+    solver: highspy.Highs
+    variables: list[pulp.LpVariable]
+    names: list[str]
 
 
 #: Solvers running now, each with the event set when it has finished.
