@@ -458,7 +458,8 @@ class Search:
             if values is not None:
                 return (yield from self._boxes_apart(question, model, values))
         every = self.school.every_teacher
-        return (yield from self._boxes_of(model, question, self.school.teachers, every))
+        known = [s for s in self._known if self.keeps(s, question)]
+        return (yield from self._boxes_of(model, question, self.school.teachers, every, known))
 
     def _boxes_apart(
         self, question: Question, model: Model, values: range
@@ -487,7 +488,10 @@ class Search:
                     side.model.composites.upBound = cap - least + side.composites
                 fewest, most = side.classes
                 within = self.school.teachers if most is None else most
-                listed.append((yield from self._boxes_of(side.model, None, within, fewest == most)))
+                known = [side.model.structure(self.school, side.answer.values)]
+                listed.append(
+                    (yield from self._boxes_of(side.model, None, within, fewest == most, known))
+                )
             first, rest = listed
             found.extend(
                 self.school.structure({**dict(one), **dict(other)})
@@ -498,11 +502,18 @@ class Search:
         return found
 
     def _boxes_of(
-        self, model: Model, question: Question | None, most: int, every: bool
+        self,
+        model: Model,
+        question: Question | None,
+        most: int,
+        every: bool,
+        known: list[Structure],
     ) -> Steps[list[Structure]]:
         """List every structure of a model, box by box, one solve a step: a whole school's
         model where the question is given (its questions may be asked part by part), else a
-        part's own. Its classes number at most `most`, exactly that where `every`.
+        part's own. Its classes number at most `most`, exactly that where `every`; `known`
+        are structures of the model already found, which answer any box holding them with
+        no solve.
 
         Each structure found splits what is left into boxes of class counts that do not
         overlap and together miss only that structure (by the first kind, in a fixed order,
@@ -520,24 +531,30 @@ class Search:
                 continue
             for kind, (low, high) in box.items():
                 model.classes[kind].lowBound, model.classes[kind].upBound = low, high
-            # Most boxes hold nothing, and their linear relaxation says so in a fraction
-            # of the time the whole question takes.
-            yield
-            relaxed = self._solve(model.problem, relaxed=True)
-            if relaxed.outcome is Outcome.INFEASIBLE:
-                continue
-            yield
-            if question is None:
-                answer = self._solve(model.problem, first=True)
+            # Boxes do not overlap and none holds a structure found before: one already
+            # known that lies in this box is a new answer.
+            held = next((s for s in known if _within(s, box)), None)
+            if held is not None:
+                structure = held
             else:
-                answer = parts.answer(
-                    self.school, question, model, self._solve, first=True, relaxed=relaxed
-                )
-            if answer.outcome is Outcome.INFEASIBLE:
-                continue
-            if answer.outcome is not Outcome.OPTIMAL:
-                raise OutOfTime
-            structure = model.structure(self.school, answer.values)
+                # Most boxes hold nothing, and their linear relaxation says so in a fraction
+                # of the time the whole question takes.
+                yield
+                relaxed = self._solve(model.problem, relaxed=True)
+                if relaxed.outcome is Outcome.INFEASIBLE:
+                    continue
+                yield
+                if question is None:
+                    answer = self._solve(model.problem, first=True)
+                else:
+                    answer = parts.answer(
+                        self.school, question, model, self._solve, first=True, relaxed=relaxed
+                    )
+                if answer.outcome is Outcome.INFEASIBLE:
+                    continue
+                if answer.outcome is not Outcome.OPTIMAL:
+                    raise OutOfTime
+                structure = model.structure(self.school, answer.values)
             found.append(structure)
             counts = dict(structure)
             for index, kind in enumerate(kinds):
@@ -569,6 +586,14 @@ class Search:
             entries.append((key, self.school.tie_key(structure), structure, values))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         return Ranked([(structure, values) for _, _, structure, values in entries], caps, proven)
+
+
+def _within(structure: Structure, box: dict[Kind, tuple[int, int]]) -> bool:
+    """Return whether a structure's class counts lie within a box of them."""
+    counts = dict(structure)
+    return all(low <= counts.get(kind, 0) <= high for kind, (low, high) in box.items()) and all(
+        kind in box for kind in counts
+    )
 
 
 def _head(ranking: Sequence[Measure]) -> tuple[Measure, ...]:
