@@ -11,7 +11,9 @@ of our own (independent of the planner), so the T-1 scenarios are impossible by 
 - composite-heavy: K-6 schools of 120-240 children whose limits call for composites, with
   every adjacent pair and a few runs of three allowed;
 - small / medium / large: K-6 primary schools of 150-1,200 children;
-- k12: 13 grades, about 1,500 children, most adjacent pairs and three runs of three.
+- k12: 13 grades, about 1,500 children, most adjacent pairs and three runs of three: some
+  fall into parts no class spans (a K-6 and a 7-12), some hold a part of ten or twelve
+  neighbouring grades that composites link.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ SCHOOLS = {
     "small": 4,
     "medium": 4,
     "large": 4,
-    "k12": 4,
+    "k12": 8,
 }
 
 #: Seed of family ``f`` school ``n`` is BASE_SEED + 1000 * family number + n.

@@ -10,10 +10,13 @@ planner splits the children itself, flows.py). Rows, each family named after its
 - composite_minimum_K_G:       each grade of a composite has the minimum in every class;
 - teachers / at_least_one_class: classes equal the teachers (or at most, and at least one);
 - classes_for_grades_I_J:      the classes holding a run of grades can hold its children,
-                               rounded up (implied by the rest; it makes the solver faster).
+                               rounded up (implied by the rest; it makes the solver faster);
 - first_part:                  where the grades fall into parts no class spans, the classes
-                               of the first parts, counted (parts.py); in a part's own model,
-                               `part` counts all of its classes.
+                               of the first parts, counted as `classes_of_first_part`.
+
+A part's own model (parts.py) holds only its grades and kinds: its classes are counted as
+`classes_of_part` (row part) and its composites as `composites_of_part` (row part_composites),
+whose bounds the caller sets, in place of the teachers rows.
 
 A question adds its caps: fewer composites, more spare, a smaller largest or larger smallest
 class (bounds on every kind's total), structures that are excluded, and copies of the children
