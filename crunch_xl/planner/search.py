@@ -487,10 +487,11 @@ class Search:
                 if cap is not None:
                     side.model.composites.upBound = cap - least + side.composites
                 fewest, most = side.classes
-                within = self.school.teachers if most is None else most
+                if most is None:  # no most in all: at most what its kinds can run
+                    most = sum(int(var.upBound) for var in side.model.classes.values())
                 known = [side.model.structure(self.school, side.answer.values)]
                 listed.append(
-                    (yield from self._boxes_of(side.model, None, within, fewest == most, known))
+                    (yield from self._boxes_of(side.model, None, most, fewest == most, known))
                 )
             first, rest = listed
             found.extend(
