@@ -54,8 +54,11 @@ class Cbc:
             if problem.sense == pulp.LpMaximize:
                 arguments.append("-max")
             gap = ["-allow", "1e30"] if first else ["-allow", str(OBJECTIVE_GAP)]
+            # No "-threads": given it (even "-threads 1"), this CBC starts its threaded mode,
+            # which deadlocks as it starts about once in a hundred runs; without it, one
+            # thread.
             arguments += [
-                "-sec", f"{limit:.3f}", "-threads", "1", *gap,
+                "-sec", f"{limit:.3f}", *gap,
                 "-timeMode", "elapsed", "-initialSolve" if relaxed else "-solve",
                 "-printingOptions", "all",
                 "-solution", str(solution),
