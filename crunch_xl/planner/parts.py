@@ -59,16 +59,16 @@ def answer(
     leaves that count at most two whole values; otherwise whole.
     """
     problem, part = model.problem, model.part
-    found_values = None if part is None else values(model, solve, relaxed)
-    if part is None or found_values is None:
+    counts = None if part is None else values(model, solve, relaxed)
+    if part is None or counts is None:
         return solve(problem, first=first)
     apart = question.objective is Objective.COMPOSITES and not question.exclude
     low, high = part.lowBound, part.upBound
     best: Answer | None = None
     try:
-        for value in found_values:
+        for value in counts:
             part.lowBound = part.upBound = value
-            if len(found_values) > 1 and not solve(problem, relaxed=True).found:
+            if len(counts) > 1 and not solve(problem, relaxed=True).found:
                 continue
             if apart:
                 found = _apart(school, question, model, value, solve)
@@ -78,14 +78,14 @@ def answer(
                 continue
             if first or found.outcome is not Outcome.OPTIMAL:
                 return found
-            if best is None or objective(model, found) < objective(model, best):
+            if best is None or _objective(model, found) < _objective(model, best):
                 best = found
     finally:
         part.lowBound, part.upBound = low, high
     return best or Answer(Outcome.INFEASIBLE)
 
 
-def objective(model: Model, found: Answer) -> float:
+def _objective(model: Model, found: Answer) -> float:
     """Return a model's objective at a solution, as a value to minimise."""
     terms = model.problem.objective
     if terms is None:
@@ -203,10 +203,8 @@ def _apart(school: School, question: Question, model: Model, value: int, solve: 
     cap = question.caps.composites
     if cap is not None and sum(side.composites for side in sides) > cap:
         return Answer(Outcome.INFEASIBLE)
-    found_values = {model.part.name: float(value)}
+    solution = {model.part.name: float(value)}
     for side in sides:
         for kind, var in side.model.classes.items():
-            found_values[model.classes[kind].name] = float(
-                round(side.answer.values.get(var.name, 0.0))
-            )
-    return Answer(Outcome.OPTIMAL, found_values)
+            solution[model.classes[kind].name] = float(round(side.answer.values.get(var.name, 0.0)))
+    return Answer(Outcome.OPTIMAL, solution)
