@@ -286,12 +286,9 @@ def partly_fits(
         }
     fewest, most = classes_left
     if later and most > 0:
-        smallest = min(sizes[kind][0] for kind, _ in later)
-        largest = max(sizes[kind][1] for kind, _ in later)
+        smallest, largest, widest = _later_limits(later, sizes)
         network.arc(rest, _SINK, smallest * fewest, largest * most)
-        composites = [(kind, n) for kind, n in later if len(kind) > 1]
-        if composites and composites_left is not None:
-            widest = max(sizes[kind][1] for kind, _ in composites)
+        if widest is not None and composites_left is not None:
             network.arc(mixed, rest, 0, widest * composites_left)
         for kind, classes in later:
             into = mixed if len(kind) > 1 and composites_left is not None else rest
@@ -347,13 +344,25 @@ def still_placed(
     rest = sum(placed.total(other) for other, _ in later)
     if not later or most <= 0:
         return rest == 0 and fewest <= 0
-    low = min(sizes[other][0] for other, _ in later)
-    high = max(sizes[other][1] for other, _ in later)
+    low, high, widest = _later_limits(later, sizes)
     if not low * fewest <= rest <= high * most:
         return False
-    composites = [other for other, _ in later if len(other) > 1]
-    if composites and composites_left is not None:
-        widest = max(sizes[other][1] for other in composites)
-        if sum(placed.total(other) for other in composites) > widest * composites_left:
+    if widest is not None and composites_left is not None:
+        mixed = sum(placed.total(other) for other, _ in later if len(other) > 1)
+        if mixed > widest * composites_left:
             return False
     return True
+
+
+def _later_limits(
+    later: Sequence[tuple[Kind, int]], sizes: Mapping[Kind, tuple[int, int]]
+) -> tuple[int, int, int | None]:
+    """Return what one class of the later kinds holds at least and at most, and one of their
+    composites at most (None: no composite among them): the bounds of partly_fits'
+    relaxation."""
+    composites = [sizes[kind][1] for kind, _ in later if len(kind) > 1]
+    return (
+        min(sizes[kind][0] for kind, _ in later),
+        max(sizes[kind][1] for kind, _ in later),
+        max(composites) if composites else None,
+    )

@@ -34,7 +34,7 @@ import pulp
 
 from crunch_xl.model import Kind
 from crunch_xl.planner.ranking import Caps
-from crunch_xl.planner.school import School, Structure, components
+from crunch_xl.planner.school import School, Structure
 
 
 class Objective(StrEnum):
@@ -129,7 +129,7 @@ def build(school: School, question: Question, grades: frozenset[str] | None = No
 
     Spread and range caps are not rows of the model: the search asks a range as one window of
     sizes at a time, and measures spreads itself (search.py). With grades, the model of that
-    part of the school alone (see `parts`): its classes counted by `Model.part`, whose bounds
+    part of the school alone (School.halves): its classes counted by `Model.part`, whose bounds
     the caller sets, instead of held to the teachers.
     """
     if question.caps.range is not None:
@@ -154,10 +154,13 @@ def build(school: School, question: Question, grades: frozenset[str] | None = No
     totals = _placement(problem, school, names, classes, sizes, "", school.children, labels)
     if grades is None:
         _teachers(problem, school, classes, question.teachers)
-        split = parts(school)
-        part = None if split is None else _counted(problem, classes, split[0], "first_part")
+        part = None
+        if school.halves is not None:
+            first = school.halves[0]
+            within = [var for kind, var in classes.items() if first.issuperset(kind)]
+            part = _counted(problem, within, "classes_of_first_part", "first_part")
     else:
-        part = _counted(problem, classes, grades, "part")
+        part = _counted(problem, list(classes.values()), "classes_of_part", "part")
     _runs(problem, school, names, classes, sizes, labels)
     caps = question.caps
     composites = pulp.lpSum(var for kind, var in classes.items() if len(kind) > 1)
@@ -167,15 +170,8 @@ def build(school: School, question: Question, grades: frozenset[str] | None = No
     if grades is not None:
         # A part's composites are counted: the rest of the school's leave it a share of the
         # cap, set as this variable's bounds (parts.py).
-        counted = problem.add_variable("composites_of_part", 0, None, pulp.LpInteger)
-        problem.addConstraint(
-            _row(
-                [*((var, 1) for kind, var in classes.items() if len(kind) > 1), (counted, -1)],
-                pulp.LpConstraintEQ,
-                0,
-            ),
-            "part_composites",
-        )
+        mixed = [var for kind, var in classes.items() if len(kind) > 1]
+        counted = _counted(problem, mixed, "composites_of_part", "part_composites")
     if caps.spread is not None:
         for label in labels:
             kinds = [kind for kind in classes if label in kind]
@@ -294,39 +290,16 @@ def _teachers(
     problem += total >= fewest, "at_least_one_class"
 
 
-def parts(school: School) -> tuple[frozenset[str], frozenset[str]] | None:
-    """Return the grades of the school's first parts and of the rest, where its grades fall
-    into parts that no class spans (None: one part). The first parts are those, in reading
-    order, that hold nearest half the children."""
-    found = [
-        frozenset(label for kind, _ in part for label in kind)
-        for part in components(tuple((kind, 1) for kind in school.usable))
-    ]
-    if len(found) < 2:
-        return None
-    total = sum(school.children.values())
-    before, best, cut = 0, total, 1
-    for index, grades in enumerate(found[:-1], start=1):
-        before += sum(school.children[label] for label in grades)
-        if abs(total - 2 * before) < best:
-            best, cut = abs(total - 2 * before), index
-    first = frozenset().union(*found[:cut])
-    return first, frozenset().union(*found[cut:])
-
-
 def _counted(
-    problem: pulp.LpProblem,
-    classes: Mapping[Kind, pulp.LpVariable],
-    grades: frozenset[str],
-    name: str,
+    problem: pulp.LpProblem, counted: list[pulp.LpVariable], variable: str, row: str
 ) -> pulp.LpVariable:
-    """Add a whole-number variable counting the classes within these grades (row `name`,
-    variable `classes_of_<name>`); return it."""
-    kinds = [kind for kind in classes if grades.issuperset(kind)]
-    terms = [(classes[kind], 1) for kind in kinds]
-    most = sum(var.upBound for _, var in ((k, classes[k]) for k in kinds))
-    var = problem.add_variable(f"classes_of_{name}", 0, most, pulp.LpInteger)
-    problem.addConstraint(_row([*terms, (var, -1)], pulp.LpConstraintEQ, 0), name)
+    """Add a whole-number variable (named `variable`) equal to the sum of these (row `row`);
+    return it."""
+    most = sum(var.upBound for var in counted)
+    var = problem.add_variable(variable, 0, most, pulp.LpInteger)
+    problem.addConstraint(
+        _row([*((v, 1) for v in counted), (var, -1)], pulp.LpConstraintEQ, 0), row
+    )
     return var
 
 

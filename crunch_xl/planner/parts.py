@@ -2,7 +2,7 @@
 
 A K-12 school whose primary and secondary grades never share a class is two schools tied only
 by the number of teachers. Its model counts the classes of its first parts (`Model.part`,
-formulation.parts). The linear relaxation lets classes move between the parts by fractions,
+School.halves). The linear relaxation lets classes move between the parts by fractions,
 which leaves the solver a large tree to search; with that count fixed, the parts are
 independent. So where the relaxation leaves the count at most the two whole values either side
 of its own (two more relaxations check), each is tried in turn (`answer`); where it allows
@@ -31,7 +31,6 @@ from crunch_xl.planner.formulation import (
     Question,
     build,
     classes_allowed,
-    parts,
 )
 from crunch_xl.planner.school import School
 from crunch_xl.planner.solvers.base import Answer, Outcome
@@ -126,7 +125,7 @@ def totals(
 ) -> list[tuple[frozenset[str], tuple[int, int | None]]]:
     """Return the grades of the first parts and of the rest, each with the fewest and most
     classes it may have (None: no most) when the first parts have `value` classes."""
-    split = parts(school)
+    split = school.halves
     assert split is not None
     fewest, most = classes_allowed(school, question.teachers)
     rest = (max(fewest - value, 0), None if most is None else most - value)
@@ -162,7 +161,7 @@ def own_model(
 
 @dataclass(frozen=True)
 class Fewest:
-    """A part's own model with `value` classes in the first parts, the fewest and most
+    """A part's own model for one count of the first parts' classes, the fewest and most
     classes the part may then have, and its answer for its fewest composites."""
 
     model: Model

@@ -139,6 +139,25 @@ class School:
         """Return the kinds some valid allocation could run a class of."""
         return tuple(kind for kind in self.kinds if self.counts[kind][1] > 0)
 
+    @cached_property
+    def halves(self) -> tuple[frozenset[str], frozenset[str]] | None:
+        """Return the grades of the school's first parts and of the rest, where its grades
+        fall into parts that no class spans (None: one part). The first parts are those, in
+        reading order, that hold nearest half the children (parts.py)."""
+        found = [
+            frozenset(label for kind, _ in part for label in kind)
+            for part in components(tuple((kind, 1) for kind in self.usable))
+        ]
+        if len(found) < 2:
+            return None
+        total = sum(self.children.values())
+        before, best, cut = 0, total, 1
+        for index, grades in enumerate(found[:-1], start=1):
+            before += sum(self.children[label] for label in grades)
+            if abs(total - 2 * before) < best:
+                best, cut = abs(total - 2 * before), index
+        return frozenset().union(*found[:cut]), frozenset().union(*found[cut:])
+
     @property
     def teachers(self) -> int:
         """Return the teachers (classes when every teacher is used, else at most)."""
