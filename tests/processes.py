@@ -130,7 +130,7 @@ def wait_for_children(
     *,
     solver: bool = True,
 ) -> list[Process]:
-    """Return the process's children in its POSIX session once a solver (CBC) is among them;
+    """Return the processes sharing the process's session ID once a solver (CBC) is among them;
     with solver false, once there is any (crunch-xl's listing worker starts with planning).
     """
     deadline = time.monotonic() + timeout
